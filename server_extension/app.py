@@ -1,0 +1,152 @@
+"""The jupyter_server extension: configuration, start-up (database, schema, store) and shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from jupyter_core.paths import jupyter_data_dir
+from jupyter_server.extension.application import ExtensionApp
+from traitlets import Bool, Int, Unicode, default, validate
+
+from .api.routes import api_routes, url_patterns
+from .catalogue import schema
+from .database import Database, EmbeddedPostgres, create_engine, redact
+from .identity import StandaloneIdentity
+from .store import ManagedStore
+
+
+@dataclass
+class ScopehubContext:
+    """What every handler reaches as ``self.scopehub``."""
+
+    db: Database
+    identity: Any
+    store: ManagedStore
+    routes: list[tuple[str, type]]
+    max_attachment_size: int
+    embedded: EmbeddedPostgres | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    async def run_blocking(self, fn, *args):
+        """Run blocking work that is not a database call (file copies) off the event loop."""
+        return await asyncio.get_running_loop().run_in_executor(self.db.executor, fn, *args)
+
+
+class ScopehubApp(ExtensionApp):
+    """scopehub's catalogue server inside Jupyter: ``{base_url}scopehub/api/v1/``."""
+
+    name = "scopehub"
+    description = "An OMERO-style bioimage catalogue in JupyterLab."
+    load_other_extensions = True
+
+    data_dir = Unicode(
+        config=True,
+        help="""Folder for scopehub's own state: the embedded PostgreSQL's data (``pgdata/``) and the
+        managed store (``store/``), unless those are set elsewhere. Default: ``scopehub`` under the
+        Jupyter data folder, or the ``SCOPEHUB_DATA_DIR`` environment variable.""",
+    )
+
+    @default("data_dir")
+    def _default_data_dir(self) -> str:
+        return os.environ.get("SCOPEHUB_DATA_DIR") or os.path.join(jupyter_data_dir(), "scopehub")
+
+    database_url = Unicode(
+        config=True,
+        help="""SQLAlchemy URL of an external PostgreSQL, e.g.
+        ``postgresql://scopehub:secret@db.example.org/scopehub``. Empty (the default) starts an
+        embedded PostgreSQL in ``data_dir/pgdata`` and stops it with Jupyter. Default: the
+        ``SCOPEHUB_DATABASE_URL`` environment variable.""",
+    )
+
+    @default("database_url")
+    def _default_database_url(self) -> str:
+        return os.environ.get("SCOPEHUB_DATABASE_URL", "")
+
+    store_dir = Unicode(
+        config=True,
+        help="Root of the managed store, where originals and attachments are kept unchanged. "
+        "Default: ``data_dir/store``.",
+    )
+
+    @default("store_dir")
+    def _default_store_dir(self) -> str:
+        return os.path.join(self.data_dir, "store")
+
+    upgrade_schema = Bool(
+        True,
+        config=True,
+        help="Bring the database schema up to date at start (``scopehub db upgrade`` does the same by "
+        "hand). Turn off where a DBA runs migrations; the server then refuses to start on an old schema.",
+    )
+
+    database_threads = Int(
+        8,
+        config=True,
+        help="Threads (and pooled connections) that run database work, so that the event loop never waits.",
+    )
+
+    @validate("database_threads")
+    def _valid_threads(self, proposal):
+        if not 1 <= proposal["value"] <= 128:
+            raise ValueError("database_threads must be between 1 and 128")
+        return proposal["value"]
+
+    standalone_username = Unicode(
+        config=True,
+        help="The catalogue user (an admin) that the Jupyter user is in standalone mode. Default: the "
+        "operating-system user running Jupyter.",
+    )
+
+    @default("standalone_username")
+    def _default_standalone_username(self) -> str:
+        return os.environ.get("SCOPEHUB_USERNAME") or getpass.getuser()
+
+    max_attachment_size = Int(
+        100 * 1024 * 1024,
+        config=True,
+        help="Largest file attachment accepted, in bytes; larger ones get 413.",
+    )
+
+    def initialize_settings(self) -> None:
+        embedded = None
+        url = self.database_url
+        if not url:
+            embedded = EmbeddedPostgres(Path(self.data_dir) / "pgdata")
+            url = embedded.start()
+        self.log.info("scopehub: catalogue database %s", redact(url))
+        engine = create_engine(url, pool_size=self.database_threads)
+        self._check_schema(engine)
+        db = Database(engine, threads=self.database_threads)
+        store = ManagedStore(Path(self.store_dir))
+        db.after_commit.append(lambda session: [store.remove(p) for p in session.info.get("remove_after_commit", [])])
+        identity = StandaloneIdentity(db, self.standalone_username)
+        self.context = ScopehubContext(db=db, identity=identity, store=store, routes=api_routes(),
+                                       max_attachment_size=self.max_attachment_size, embedded=embedded)
+        self.settings.update({"scopehub": self.context})
+        self.log.info("scopehub: standalone mode, Jupyter user is catalogue admin %r", self.standalone_username)
+
+    def _check_schema(self, engine) -> None:
+        status = schema.status(engine)
+        if status.up_to_date:
+            return
+        if not self.upgrade_schema:
+            raise RuntimeError(f"the catalogue schema is at {status.current}, not {status.head}: "
+                               "run `scopehub db upgrade`")
+        self.log.info("scopehub: upgrading the catalogue schema %s -> %s", status.current, status.head)
+        schema.upgrade(engine)
+
+    def initialize_handlers(self) -> None:
+        self.handlers.extend(url_patterns(api_routes()))
+
+    async def stop_extension(self) -> None:
+        context = getattr(self, "context", None)
+        if context is None:
+            return
+        context.db.close()
+        if context.embedded is not None:
+            context.embedded.stop()

@@ -1,0 +1,330 @@
+"""SQLAlchemy models of the catalogue: OMERO's model, trimmed to what users use.
+
+The schema itself comes from the Alembic migrations in ``migrations/``; these classes must stay
+in step with them (``tests/server_extension/catalogue/test_migrations.py`` checks it).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Computed,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
+from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
+
+# Stable constraint names, so that migrations can refer to them.
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+NAME_LENGTH = 255
+GROUP_LEVELS = ("private", "read-only", "read-annotate", "read-write")
+MEMBER_ROLES = ("member", "owner")
+ANNOTATION_KINDS = ("tag", "tagset", "map", "comment", "file", "rating")
+# Objects an annotation can be linked to; "annotation" is a tag set holding tags.
+ANNOTATABLE_TYPES = ("project", "dataset", "image", "screen", "plate", "well", "annotation")
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = metadata
+    type_annotation_map = {dt.datetime: DateTime(timezone=True), int: BigInteger}
+
+
+class Experimenter(Base):
+    """A user of the catalogue."""
+
+    __tablename__ = "experimenters"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(NAME_LENGTH), unique=True)
+    display_name: Mapped[str] = mapped_column(String(NAME_LENGTH), default="")
+    email: Mapped[str] = mapped_column(String(NAME_LENGTH), default="")
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Where new data goes when the caller names no group.
+    default_group_id: Mapped[int | None] = mapped_column(ForeignKey("groups.id", ondelete="SET NULL", use_alter=True))
+    created: Mapped[dt.datetime] = mapped_column(server_default=func.now())
+    modified: Mapped[dt.datetime] = mapped_column(server_default=func.now())
+
+
+class Group(Base):
+    """A group of experimenters with one of OMERO's four permission levels."""
+
+    __tablename__ = "groups"
+    __table_args__ = (
+        CheckConstraint(f"level IN {GROUP_LEVELS!r}", name="level"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    level: Mapped[str] = mapped_column(String(16), default="read-only")
+    created: Mapped[dt.datetime] = mapped_column(server_default=func.now())
+    modified: Mapped[dt.datetime] = mapped_column(server_default=func.now())
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class Membership(Base):
+    """A user's membership of a group, as member or group owner."""
+
+    __tablename__ = "memberships"
+    __table_args__ = (
+        CheckConstraint(f"role IN {MEMBER_ROLES!r}", name="role"),
+        Index("ix_memberships_user_id", "user_id"),
+    )
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("experimenters.id", ondelete="CASCADE"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16), default="member")
+
+
+class Owned:
+    """Columns every catalogue object has: an owner, a group, times and a version for edits."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("experimenters.id"))
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id"))
+    created: Mapped[dt.datetime] = mapped_column(server_default=func.now())
+    modified: Mapped[dt.datetime] = mapped_column(server_default=func.now())
+    # Optimistic concurrency: a PATCH names the version it read; a stale one gets 409.
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple[Any, ...]:
+        return (Index(f"ix_{cls.__tablename__}_group_owner", "group_id", "owner_id"),)
+
+
+class Named(Owned):
+    """An owned object with a name and a description, searchable as words."""
+
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    description: Mapped[str] = mapped_column(Text, default="")
+    search_vector: Mapped[Any] = mapped_column(
+        TSVECTOR,
+        Computed("to_tsvector('simple', coalesce(name, '') || ' ' || coalesce(description, ''))", persisted=True),
+        deferred=True,
+    )
+
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple[Any, ...]:
+        return (
+            Index(f"ix_{cls.__tablename__}_group_owner", "group_id", "owner_id"),
+            Index(f"ix_{cls.__tablename__}_search", "search_vector", postgresql_using="gin"),
+            Index(f"ix_{cls.__tablename__}_lower_name", text("lower(name)")),
+        )
+
+
+class Project(Named, Base):
+    __tablename__ = "projects"
+
+
+class Dataset(Named, Base):
+    __tablename__ = "datasets"
+
+
+class Screen(Named, Base):
+    __tablename__ = "screens"
+
+
+class Plate(Named, Base):
+    __tablename__ = "plates"
+    rows: Mapped[int | None] = mapped_column(Integer)
+    columns: Mapped[int | None] = mapped_column(Integer)
+
+
+class Fileset(Owned, Base):
+    """The original files of one import and the images they produced."""
+
+    __tablename__ = "filesets"
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH), default="")
+
+
+class OriginalFile(Owned, Base):
+    """A file kept unchanged in the managed store: an import's original or an attachment."""
+
+    __tablename__ = "original_files"
+    fileset_id: Mapped[int | None] = mapped_column(ForeignKey("filesets.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    client_path: Mapped[str] = mapped_column(Text, default="")
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    mimetype: Mapped[str] = mapped_column(String(NAME_LENGTH), default="application/octet-stream")
+    # Relative to the store root; never written again once the row exists.
+    store_path: Mapped[str] = mapped_column(Text)
+
+
+class Image(Named, Base):
+    """An image: a metadata record, and (from an import) its pixels as OME-Zarr."""
+
+    __tablename__ = "images"
+    fileset_id: Mapped[int | None] = mapped_column(ForeignKey("filesets.id"), index=True)
+    series: Mapped[int] = mapped_column(Integer, default=0)
+    acquisition_date: Mapped[dt.datetime | None] = mapped_column()
+    size_x: Mapped[int | None] = mapped_column(Integer)
+    size_y: Mapped[int | None] = mapped_column(Integer)
+    size_z: Mapped[int | None] = mapped_column(Integer)
+    size_c: Mapped[int | None] = mapped_column(Integer)
+    size_t: Mapped[int | None] = mapped_column(Integer)
+    pixel_type: Mapped[str | None] = mapped_column(String(16))
+    physical_size_x: Mapped[float | None] = mapped_column(Float)
+    physical_size_y: Mapped[float | None] = mapped_column(Float)
+    physical_size_z: Mapped[float | None] = mapped_column(Float)
+    # Relative to the store root: where the OME-Zarr pyramid lives, once complete.
+    zarr_path: Mapped[str | None] = mapped_column(Text)
+    instrument: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+
+
+class Channel(Base):
+    """One channel of an image's pixels."""
+
+    __tablename__ = "channels"
+    image_id: Mapped[int] = mapped_column(ForeignKey("images.id", ondelete="CASCADE"), primary_key=True)
+    index: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH), default="")
+    color: Mapped[str] = mapped_column(String(8), default="FFFFFF")
+    emission_wavelength: Mapped[float | None] = mapped_column(Float)
+    excitation_wavelength: Mapped[float | None] = mapped_column(Float)
+    min_value: Mapped[float | None] = mapped_column(Float)
+    max_value: Mapped[float | None] = mapped_column(Float)
+
+
+class Well(Owned, Base):
+    __tablename__ = "wells"
+    __table_args__ = (
+        UniqueConstraint("plate_id", "row", "column", name="uq_wells_position"),
+        Index("ix_wells_group_owner", "group_id", "owner_id"),
+    )
+    plate_id: Mapped[int] = mapped_column(ForeignKey("plates.id", ondelete="CASCADE"))
+    row: Mapped[int] = mapped_column(Integer)
+    column: Mapped[int] = mapped_column(Integer)
+    external_description: Mapped[str] = mapped_column(Text, default="")
+
+
+class WellSample(Owned, Base):
+    __tablename__ = "well_samples"
+    well_id: Mapped[int] = mapped_column(ForeignKey("wells.id", ondelete="CASCADE"), index=True)
+    image_id: Mapped[int] = mapped_column(ForeignKey("images.id", ondelete="CASCADE"), index=True)
+    position_x: Mapped[float | None] = mapped_column(Float)
+    position_y: Mapped[float | None] = mapped_column(Float)
+    timepoint: Mapped[int | None] = mapped_column(Integer)
+
+
+class _Link(Owned):
+    """A many-to-many link between two containers; the link has its own owner."""
+
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple[Any, ...]:
+        return (
+            UniqueConstraint("parent_id", "child_id", name=f"uq_{cls.__tablename__}_pair"),
+            Index(f"ix_{cls.__tablename__}_child", "child_id"),
+            Index(f"ix_{cls.__tablename__}_group_owner", "group_id", "owner_id"),
+        )
+
+
+class ProjectDatasetLink(_Link, Base):
+    __tablename__ = "project_dataset_links"
+    parent_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    child_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"))
+
+
+class DatasetImageLink(_Link, Base):
+    __tablename__ = "dataset_image_links"
+    parent_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"))
+    child_id: Mapped[int] = mapped_column(ForeignKey("images.id", ondelete="CASCADE"))
+
+
+class ScreenPlateLink(_Link, Base):
+    __tablename__ = "screen_plate_links"
+    parent_id: Mapped[int] = mapped_column(ForeignKey("screens.id", ondelete="CASCADE"))
+    child_id: Mapped[int] = mapped_column(ForeignKey("plates.id", ondelete="CASCADE"))
+
+
+class Annotation(Owned, Base):
+    """A tag, tag set, key-value map, comment, file attachment or rating."""
+
+    __tablename__ = "annotations"
+    __table_args__ = (
+        CheckConstraint(f"kind IN {ANNOTATION_KINDS!r}", name="kind"),
+        CheckConstraint("kind <> 'rating' OR long_value BETWEEN 1 AND 5", name="rating"),
+        Index("ix_annotations_group_owner", "group_id", "owner_id"),
+        Index("ix_annotations_kind_text", "kind", text("lower(text_value)")),
+        Index("ix_annotations_search", "search_vector", postgresql_using="gin"),
+    )
+    kind: Mapped[str] = mapped_column(String(16))
+    namespace: Mapped[str] = mapped_column(String(NAME_LENGTH), default="")
+    # The tag's or tag set's name, or the comment's text.
+    text_value: Mapped[str | None] = mapped_column(Text)
+    description: Mapped[str] = mapped_column(Text, default="")
+    long_value: Mapped[int | None] = mapped_column(BigInteger)
+    file_id: Mapped[int | None] = mapped_column(ForeignKey("original_files.id"))
+    search_vector: Mapped[Any] = mapped_column(
+        TSVECTOR,
+        Computed("to_tsvector('simple', coalesce(text_value, '') || ' ' || coalesce(description, ''))", persisted=True),
+        deferred=True,
+    )
+
+
+class MapEntry(Base):
+    """One key-value pair of a map annotation; order is kept and keys may repeat."""
+
+    __tablename__ = "map_entries"
+    __table_args__ = (
+        Index("ix_map_entries_key_value", "key", "value"),
+        Index("ix_map_entries_search", text("to_tsvector('simple', key || ' ' || value)"), postgresql_using="gin"),
+    )
+    annotation_id: Mapped[int] = mapped_column(ForeignKey("annotations.id", ondelete="CASCADE"), primary_key=True)
+    index: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    value: Mapped[str] = mapped_column(Text, default="")
+
+
+class AnnotationLink(Owned, Base):
+    """Links an annotation to an object (or a tag to its tag set); owned by whoever made it."""
+
+    __tablename__ = "annotation_links"
+    __table_args__ = (
+        CheckConstraint(f"parent_type IN {ANNOTATABLE_TYPES!r}", name="parent_type"),
+        UniqueConstraint("parent_type", "parent_id", "annotation_id", "owner_id", name="uq_annotation_links_once"),
+        Index("ix_annotation_links_annotation", "annotation_id"),
+        Index("ix_annotation_links_group_owner", "group_id", "owner_id"),
+    )
+    annotation_id: Mapped[int] = mapped_column(ForeignKey("annotations.id", ondelete="CASCADE"))
+    parent_type: Mapped[str] = mapped_column(String(16))
+    parent_id: Mapped[int] = mapped_column(BigInteger)
+
+
+class AuditEntry(Base):
+    """What an admin (or someone acting as another user) changed, and when."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    time: Mapped[dt.datetime] = mapped_column(server_default=func.now(), index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("experimenters.id", ondelete="SET NULL"))
+    acting_as_id: Mapped[int | None] = mapped_column(ForeignKey("experimenters.id", ondelete="SET NULL"))
+    action: Mapped[str] = mapped_column(String(64))
+    target_type: Mapped[str] = mapped_column(String(32), default="")
+    target_id: Mapped[int | None] = mapped_column(BigInteger)
+    details: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)

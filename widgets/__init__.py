@@ -1,0 +1,1 @@
+"""Notebook client and widgets for scopehub. Not implemented yet: see the open issues."""
