@@ -12,7 +12,7 @@ PYTEST_ARGS ?=
 # jupyter refuses to run as root without this flag; we are root on CI and the dev machines.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: setup test demo demo-data bench lint clean
+.PHONY: setup test demo demo-data bench bench-pixels lint docs clean
 
 setup: $(STAMP)
 
@@ -38,15 +38,27 @@ test: setup
 	if [ $$rc -eq 5 ]; then echo "pytest: no tests collected (treated as success)"; rc=0; fi; \
 	exit $$rc
 
-# Hook for loading sample images into the demo catalogue; a no-op until the importer exists.
+# Sample images in the project "Sample data", imported on the first run only (see `scopehub demo-data --help`).
+# Both it and JupyterLab use $SCOPEHUB_DATA_DIR when set: `SCOPEHUB_DATA_DIR=/tmp/demo make demo`.
 demo-data: setup
-	@:
+	$(VENV)/bin/scopehub demo-data
 
 demo: setup demo-data
 	$(VENV)/bin/jupyter lab --ServerApp.ip=127.0.0.1 --no-browser $(ALLOW_ROOT)
 
 bench: setup
 	$(PY) -m benchmarks.catalogue_scale
+	$(MAKE) bench-pixels
+
+# Pixels against large_image and ome-zarr-py (made in .venv-peers/ on first run); the table goes to
+# docs/benchmarks.md. `make bench-pixels BENCH_ARGS=--quick` for an 8192² image and short loads.
+BENCH_ARGS ?=
+bench-pixels: setup
+	$(PY) -m benchmarks.pixels --write-docs $(BENCH_ARGS)
+
+# The API reference is generated from the OpenAPI spec; tests/docs fails while it is stale.
+docs: setup
+	$(PY) docs/generate_api_reference.py
 
 lint: setup
 	@if [ -x $(VENV)/bin/ruff ]; then \

@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-import getpass
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from jupyter_core.paths import jupyter_data_dir
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Bool, Int, Unicode, default, validate
+from traitlets import Bool, Int, List, Unicode, default, validate
 
 from .api.routes import api_routes, url_patterns
 from .catalogue import schema
-from .database import Database, EmbeddedPostgres, create_engine, redact
+from .database import Database, EmbeddedPostgres, create_engine, normalise_url, redact
+from .defaults import default_data_dir, default_database_url, default_username
 from .identity import StandaloneIdentity
+from .imports.service import ImportService
 from .store import ManagedStore
 
 
@@ -53,7 +53,7 @@ class ScopehubApp(ExtensionApp):
 
     @default("data_dir")
     def _default_data_dir(self) -> str:
-        return os.environ.get("SCOPEHUB_DATA_DIR") or os.path.join(jupyter_data_dir(), "scopehub")
+        return default_data_dir()
 
     database_url = Unicode(
         config=True,
@@ -65,7 +65,7 @@ class ScopehubApp(ExtensionApp):
 
     @default("database_url")
     def _default_database_url(self) -> str:
-        return os.environ.get("SCOPEHUB_DATABASE_URL", "")
+        return default_database_url()
 
     store_dir = Unicode(
         config=True,
@@ -81,7 +81,8 @@ class ScopehubApp(ExtensionApp):
         True,
         config=True,
         help="Bring the database schema up to date at start (``scopehub db upgrade`` does the same by "
-        "hand). Turn off where a DBA runs migrations; the server then refuses to start on an old schema.",
+        "hand). Turn off where a DBA runs migrations; scopehub then refuses to load on an old schema (Jupyter "
+        "itself keeps running without it unless ``ServerApp.reraise_server_extension_failures`` is set).",
     )
 
     database_threads = Int(
@@ -104,12 +105,47 @@ class ScopehubApp(ExtensionApp):
 
     @default("standalone_username")
     def _default_standalone_username(self) -> str:
-        return os.environ.get("SCOPEHUB_USERNAME") or getpass.getuser()
+        return default_username()
 
     max_attachment_size = Int(
         100 * 1024 * 1024,
         config=True,
         help="Largest file attachment accepted, in bytes; larger ones get 413.",
+    )
+
+    import_roots = List(
+        Unicode(),
+        config=True,
+        help="""Folders that imports by path (``POST B/imports`` with ``{"paths": [...]}``) may read from.
+        A path must lie inside one of them: ``..``, absolute paths elsewhere and symbolic links that lead
+        out are refused with 400. Relative paths are looked up in each root in turn. Uploads and the
+        ``scopehub import`` command line are not limited by them. Default: the Jupyter server's
+        ``root_dir`` (the folder JupyterLab shows); an empty list turns imports by path off.""",
+    )
+
+    @default("import_roots")
+    def _default_import_roots(self) -> list[str]:
+        return [self.serverapp.root_dir] if self.serverapp is not None else []
+
+    import_workers = Int(
+        2,
+        config=True,
+        help="""Worker processes that run imports beside the server (started on the first import, at a
+        lower CPU priority, so that the server keeps answering tile requests during a large import).
+        Each runs one import at a time; more imports wait in the queue.""",
+    )
+
+    @validate("import_workers")
+    def _valid_workers(self, proposal):
+        if not 1 <= proposal["value"] <= 64:
+            raise ValueError("import_workers must be between 1 and 64")
+        return proposal["value"]
+
+    max_upload_size = Int(
+        20 * 1024**3,
+        config=True,
+        help="""Largest upload accepted by ``POST B/imports``, in bytes (the whole request body); larger
+        ones get 413. Uploads are streamed to the store's ``tmp/`` folder, never held in memory.""",
     )
 
     def initialize_settings(self) -> None:
@@ -128,6 +164,10 @@ class ScopehubApp(ExtensionApp):
         self.context = ScopehubContext(db=db, identity=identity, store=store, routes=api_routes(),
                                        max_attachment_size=self.max_attachment_size, embedded=embedded)
         self.settings.update({"scopehub": self.context})
+        imports = ImportService(db, store.root, normalise_url(url).render_as_string(hide_password=False),
+                                self.import_roots, self.import_workers, self.max_upload_size, self.log)
+        imports.recover()  # before any import runs: what a dead process left goes
+        self.context.extras["imports"] = imports
         self.log.info("scopehub: standalone mode, Jupyter user is catalogue admin %r", self.standalone_username)
 
     def _check_schema(self, engine) -> None:
@@ -147,6 +187,8 @@ class ScopehubApp(ExtensionApp):
         context = getattr(self, "context", None)
         if context is None:
             return
+        if "imports" in context.extras:
+            await asyncio.to_thread(context.extras["imports"].shutdown)
         context.db.close()
         if context.embedded is not None:
             context.embedded.stop()

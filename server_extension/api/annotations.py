@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import mimetypes
 
+import pydantic
+
 from ..catalogue.annotations import AnnotationManager
 from ..catalogue.errors import BadRequest
 from ..catalogue.kinds import ANNOTATABLE
 from . import schemas as s
-from .base import ScopehubHandler, operation, path_id
+from .base import ScopehubHandler, ValidationFailed, operation, path_id
 
 annotations = AnnotationManager()
 
@@ -33,7 +35,14 @@ class AnnotationsHandler(ScopehubHandler):
             fields, stored = await self._stored_attachment()
         else:
             fields, stored = self.fields(s.AnnotationCreate), None
-        self.reply(await self.call(annotations.create, fields, stored), 201)
+        try:
+            created = await self.call(annotations.create, fields, stored)
+        except BaseException:
+            if stored is not None:
+                # The transaction rolled back, so the copy in the store has no record: it goes too.
+                await self.scopehub.run_blocking(self.scopehub.store.remove, stored["store_path"])
+            raise
+        self.reply(created, 201)
 
     async def _stored_attachment(self):
         uploads = self.request.files.get("file") or []
@@ -46,11 +55,14 @@ class AnnotationsHandler(ScopehubHandler):
             raise BadRequest(f"unknown form fields: {', '.join(sorted(unknown))}")
         text = {k: [v.decode("utf-8", "replace") for v in vs] for k, vs in args.items()}
         group = text.get("group_id", [""])[0]
-        fields = s.AnnotationCreate.model_validate({
-            "type": "comment", "value": "-",  # validated as a comment, then turned into a file
-            "on": text.get("on", []), "description": text.get("description", [""])[0],
-            "namespace": text.get("namespace", [""])[0], "group_id": int(group) if group.isdigit() else None,
-        }, strict=False).model_dump()
+        try:
+            fields = s.AnnotationCreate.model_validate({
+                "type": "comment", "value": "-",  # validated as a comment, then turned into a file
+                "on": text.get("on", []), "description": text.get("description", [""])[0],
+                "namespace": text.get("namespace", [""])[0], "group_id": group or None,
+            }, strict=False).model_dump()
+        except pydantic.ValidationError as e:
+            raise ValidationFailed(e) from None
         fields.update(type="file", value=None)
         caller = await self.get_caller()
         store = self.scopehub.store
@@ -82,7 +94,7 @@ class AnnotationHandler(ScopehubHandler):
 class AnnotationFileHandler(ScopehubHandler):
     """``B/annotations/{id}/file``: the attached file's bytes, unchanged."""
 
-    @operation("Download an attached file", binary="application/octet-stream", errors=(404,))
+    @operation("Download an attached file", binary="*/*", errors=(404,))  # served with its own media type
     async def get(self, ann_id: str) -> None:
         original = await self.call(annotations.file_of, path_id(ann_id))
         path = self.scopehub.store.path(original.store_path)

@@ -21,7 +21,8 @@ ACT_AS_HEADER = "X-Scopehub-Act-As"
 
 def operation(summary: str, *, body: type[pydantic.BaseModel] | None = None, reply: Any = None,
               status: int = 200, query: tuple[str, ...] = (), errors: tuple[int, ...] = (),
-              binary: str | None = None, multipart: bool = False) -> Callable:
+              binary: str | None = None, multipart: bool = False,
+              upload: dict[str, Any] | None = None) -> Callable:
     """Describe one verb for ``openapi.json`` and require an authenticated caller for it.
 
     ``web.authenticated`` must be the outermost wrapper: jupyter_server looks for it there when
@@ -32,6 +33,7 @@ def operation(summary: str, *, body: type[pydantic.BaseModel] | None = None, rep
         wrapped = web.authenticated(method)
         wrapped.__openapi__ = {"summary": summary, "body": body, "reply": reply, "status": status,
                                "query": query, "errors": errors, "binary": binary, "multipart": multipart,
+                               "upload": upload,  # more request media types, e.g. a raw file body
                                "doc": (method.__doc__ or "").strip()}
         return wrapped
 
@@ -91,8 +93,8 @@ class ScopehubHandler(ExtensionHandlerMixin, APIHandler):
             raise ValidationFailed(e) from None
 
     def fields(self, model: type[M]) -> dict[str, Any]:
-        """The fields the client actually sent (unset ones stay untouched on PATCH)."""
-        return self.body(model).model_dump(exclude_unset=True)
+        """The fields the client actually sent; unset and null ones leave the object untouched on PATCH."""
+        return self.body(model).model_dump(exclude_unset=True, exclude_none=True)
 
     def int_arg(self, name: str, default: int | None = None, low: int = 0, high: int = MAX_ID) -> int | None:
         text = self.get_query_argument(name, None)

@@ -26,7 +26,7 @@ class ContainerListHandler(ScopehubHandler):
         page = await self.call(containers.list, self.kind, self.list_query(self.parent_arg))
         self.reply(page.as_reply())
 
-    @operation("Create a {kind}", body="create_model", reply="item", status=201, errors=(403,))
+    @operation("Create a {kind}", body="create_model", reply="item", status=201, errors=(403, 404))
     async def post(self) -> None:
         fields = self.fields(self.create_model)
         if self.parent_field:

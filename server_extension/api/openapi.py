@@ -103,15 +103,20 @@ def openapi_spec(routes: list[tuple[str, type]], base_url: str = "/") -> dict[st
             op["description"] = " ".join(notes["doc"].split())
         for name in names:
             schema = ({"type": "string", "pattern": r"^[A-Za-z0-9._@+%-]+$"} if name == "user"
+                      else {"type": "string", "minLength": 1} if name == "path"  # a file path (zarr)
                       else {"type": "integer", "minimum": 1})
             op["parameters"].append({"name": name, "in": "path", "required": True, "schema": schema})
+        missing_parent = False
         for name in notes["query"]:
-            if name == "parent":
+            if isinstance(name, tuple):  # (name, schema): a parameter only this operation takes
+                name, schema = name
+            elif name == "parent":
                 parent = PARENT_OF.get(words["kind"])
                 if parent is None:
                     continue
                 name = getattr(handler, "parent_arg", None) or parent
                 schema = {"type": "integer", "minimum": 1, "description": f"Only those in this {parent}."}
+                missing_parent = True  # a parent that does not exist (or is invisible) is a 404
             elif name == "orphaned" and words["kind"] not in PARENT_OF:
                 continue
             else:
@@ -127,19 +132,21 @@ def openapi_spec(routes: list[tuple[str, type]], base_url: str = "/") -> dict[st
                                    "on": {"type": "array", "items": {"type": "string"}},
                                    "description": {"type": "string"}, "namespace": {"type": "string"},
                                    "group_id": {"type": "string"}}}}
+            content.update(notes.get("upload") or {})
             op["requestBody"] = {"required": verb != "put", "content": content}
         status = str(notes["status"])
         if reply is not None:
             op["responses"][status] = {"description": "OK", "content": {
                 "application/json": {"schema": {"$ref": f"#/components/schemas/{reply.__name__}"}}}}
         elif notes["binary"]:
-            op["responses"][status] = {"description": "OK", "content": {notes["binary"]: {"schema": {}}}}
+            types = (notes["binary"],) if isinstance(notes["binary"], str) else notes["binary"]
+            op["responses"][status] = {"description": "OK", "content": {t: {"schema": {}} for t in types}}
         else:
             op["responses"][status] = {"description": "Done; no content"}
         errors = {401, *notes["errors"]}
         if body is not None or notes["query"] or names:
             errors.add(400)
-        if names:
+        if names or missing_parent:
             errors.add(404)
         for code in sorted(errors):
             op["responses"][str(code)] = {"description": ERROR_TEXT[code], "content": {

@@ -6,9 +6,9 @@ refused); reply models only document what the catalogue returns. Both feed ``ope
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from ..catalogue.models import ANNOTATION_KINDS, GROUP_LEVELS, MEMBER_ROLES, NAME_LENGTH
 
@@ -24,6 +24,19 @@ Version = Annotated[int, Field(ge=1, le=2**31 - 1, description="The version you 
 
 class Request(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
+
+    @model_validator(mode="after")
+    def _no_nul(self) -> Request:
+        # PostgreSQL text cannot hold NUL: refuse it here (400) rather than fail in the database (500).
+        if _has_nul(list(self.__dict__.values())):
+            raise ValueError("text may not contain NUL (\\u0000) characters")
+        return self
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    return isinstance(value, list | tuple) and any(_has_nul(v) for v in value)
 
 
 # ---- requests ------------------------------------------------------------------------------
@@ -145,6 +158,12 @@ class Owned(BaseModel):
     can_chgrp: bool
 
 
+class PyramidLevel(BaseModel):
+    size_x: int
+    size_y: int
+    scale: float = Field(description="Downsampling factor against level 0.")
+
+
 class Pixels(BaseModel):
     size_x: int
     size_y: int
@@ -155,6 +174,9 @@ class Pixels(BaseModel):
     physical_size_x: float | None
     physical_size_y: float | None
     physical_size_z: float | None
+    levels: list[PyramidLevel] = Field(description="The stored pyramid, full resolution first.")
+    is_label: bool = Field(description="A label image (segmentation).")
+    is_rgb: bool = Field(description="Red, green and blue samples of one colour image.")
 
 
 class ChannelOut(BaseModel):
@@ -163,6 +185,10 @@ class ChannelOut(BaseModel):
     color: str
     emission_wavelength: float | None
     excitation_wavelength: float | None
+    min: float | None = Field(description="The smallest value in the channel's data.")
+    max: float | None = Field(description="The largest value in the channel's data.")
+    window_start: float | None = Field(description="The default display window, computed at import.")
+    window_end: float | None
 
 
 class ContainerOut(Owned):

@@ -41,8 +41,11 @@ class AccountManager:
         return user
 
     def find_user(self, session: Session, ident: str | int) -> m.Experimenter:
-        if isinstance(ident, int) or str(ident).isdigit():
-            user = session.get(m.Experimenter, int(ident))
+        if isinstance(ident, int) or (str(ident).isascii() and str(ident).isdigit()):
+            # An id PostgreSQL's bigint cannot hold names nobody (rather than a database error).
+            user = session.get(m.Experimenter, int(ident)) if 0 < int(ident) < 2**63 else None
+        elif "\x00" in ident:  # PostgreSQL text cannot hold NUL, so no username has one
+            user = None
         else:
             user = session.execute(sa.select(m.Experimenter).where(m.Experimenter.username == ident)).scalar_one_or_none()
         if user is None:
@@ -108,6 +111,9 @@ class AccountManager:
             raise Forbidden("only admins may edit other users")
         if "is_admin" in fields and not caller.is_admin:
             raise Forbidden("only admins may make admins")
+        if fields.get("is_admin") is False and user.id == caller.user_id:
+            # Else the last admin can lock everyone out of user and group management.
+            raise Forbidden("you cannot remove your own admin flag; ask another admin")
         if fields.get("default_group_id") is not None:
             if session.get(m.Membership, (fields["default_group_id"], user.id)) is None:
                 raise BadRequest(f"user {user.username} is not a member of group {fields['default_group_id']}")

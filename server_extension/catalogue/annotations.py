@@ -18,8 +18,11 @@ from .queries import ListQuery, Page, count, matches_words, order_by
 def parse_target(text: str) -> tuple[str, int]:
     """``image:12`` -> ("image", 12)."""
     kind, _, ident = text.partition(":")
-    if kind not in ANNOTATABLE or not ident.isdigit():
+    # isascii: str.isdigit() also accepts other scripts' digits ("٣"), which are no id.
+    if kind not in ANNOTATABLE or not (ident.isascii() and ident.isdigit()):
         raise BadRequest(f"cannot annotate {text!r}: name an object as TYPE:ID, TYPE one of {', '.join(ANNOTATABLE)}")
+    if not 1 <= int(ident) <= 2**63 - 1:  # past bigint: no such object, not a database error
+        raise NotFound(f"{kind} {ident} not found")
     return kind, int(ident)
 
 

@@ -69,7 +69,9 @@ class ContainerManager:
             if kind.name == "image":
                 item["fileset_id"] = row.fileset_id
                 item["acquisition_date"] = _iso(row.acquisition_date)
-                item["pixels"] = ({f: getattr(row, f) for f in PIXEL_FIELDS} if row.size_x is not None else None)
+                item["pixels"] = ({f: getattr(row, f) for f in PIXEL_FIELDS}
+                                  | {"levels": row.pyramid, "is_label": row.is_label, "is_rgb": row.is_rgb}
+                                  if row.size_x is not None else None)
             if kind.name == "plate":
                 item["rows"], item["columns"] = row.rows, row.columns
             items.append(item)
@@ -93,6 +95,8 @@ class ContainerManager:
         if query.orphaned:
             if kind.parent_link is None:
                 raise BadRequest(f"a {kind.name} has no parent, so cannot be orphaned")
+            if query.parent is not None:
+                raise BadRequest("orphaned and a parent filter exclude each other")
             link = kind.parent_link
             stmt = stmt.where(~sa.exists().where(link.child_id == model.id))
         return stmt
@@ -129,7 +133,9 @@ class ContainerManager:
                                        .order_by(m.Channel.index)).scalars()
             item["channels"] = [{"index": c.index, "name": c.name, "color": c.color,
                                  "emission_wavelength": c.emission_wavelength,
-                                 "excitation_wavelength": c.excitation_wavelength} for c in channels]
+                                 "excitation_wavelength": c.excitation_wavelength,
+                                 "min": c.min_value, "max": c.max_value,
+                                 "window_start": c.window_start, "window_end": c.window_end} for c in channels]
         if kind.parent_link is not None:
             link, parent = kind.parent_link, KINDS[kind.parent].model
             item["parents"] = list(session.execute(

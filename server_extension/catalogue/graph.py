@@ -127,8 +127,20 @@ class GraphManager:
             return report
         session.execute(sa.delete(m.AnnotationLink).where(m.AnnotationLink.id.in_(annotation_links)))
         if annotations:
+            attached = session.execute(sa.select(m.OriginalFile.id, m.OriginalFile.store_path)
+                                       .join(m.Annotation, m.Annotation.file_id == m.OriginalFile.id)
+                                       .where(m.Annotation.id.in_(annotations))).all()
             session.execute(sa.delete(m.AnnotationLink).where(m.AnnotationLink.annotation_id.in_(annotations)))
             session.execute(sa.delete(m.Annotation).where(m.Annotation.id.in_(annotations)))
+            # An attachment's file goes with it: its record now, its copy in the store after commit.
+            if attached:
+                session.execute(sa.delete(m.OriginalFile).where(m.OriginalFile.id.in_([f for f, _ in attached])))
+                session.info.setdefault("remove_after_commit", []).extend(p for _, p in attached)
+        if reached.get("image"):
+            # Each image's pyramid goes with it (after commit); its originals go with its emptied fileset below.
+            session.info.setdefault("remove_after_commit", []).extend(session.execute(
+                sa.select(m.Image.zarr_path).where(m.Image.id.in_(reached["image"]),
+                                                   m.Image.zarr_path.is_not(None))).scalars())
         for name in DELETE_ORDER:
             ids = reached.get(name)
             if ids:

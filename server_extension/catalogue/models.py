@@ -26,6 +26,7 @@ from sqlalchemy import (
     func,
     text,
 )
+from sqlalchemy import false as sa_false
 from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 
@@ -195,6 +196,12 @@ class Image(Named, Base):
     # Relative to the store root: where the OME-Zarr pyramid lives, once complete.
     zarr_path: Mapped[str | None] = mapped_column(Text)
     instrument: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    # The stored pyramid: [{"size_x", "size_y", "scale"}], level 0 first.
+    pyramid: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list, server_default="[]")
+    # A label image (segmentation): downsampled by nearest value, rendered with a label colour map.
+    is_label: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
+    # Samples interleaved as RGB(A) in the original (e.g. a brightfield JPEG or an H&E slide).
+    is_rgb: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
 
 
 class Channel(Base):
@@ -207,8 +214,11 @@ class Channel(Base):
     color: Mapped[str] = mapped_column(String(8), default="FFFFFF")
     emission_wavelength: Mapped[float | None] = mapped_column(Float)
     excitation_wavelength: Mapped[float | None] = mapped_column(Float)
+    # The data's range, and the display window computed at import (the rendering default).
     min_value: Mapped[float | None] = mapped_column(Float)
     max_value: Mapped[float | None] = mapped_column(Float)
+    window_start: Mapped[float | None] = mapped_column(Float)
+    window_end: Mapped[float | None] = mapped_column(Float)
 
 
 class Well(Owned, Base):
@@ -292,7 +302,9 @@ class MapEntry(Base):
 
     __tablename__ = "map_entries"
     __table_args__ = (
-        Index("ix_map_entries_key_value", "key", "value"),
+        # annotation_id too, so a key=value search reads the index alone (benchmarks: 6,000 heap
+        # pages fewer for a gene on 7,000 images).
+        Index("ix_map_entries_key_value", "key", "value", "annotation_id"),
         Index("ix_map_entries_search", text("to_tsvector('simple', key || ' ' || value)"), postgresql_using="gin"),
     )
     annotation_id: Mapped[int] = mapped_column(ForeignKey("annotations.id", ondelete="CASCADE"), primary_key=True)
@@ -308,12 +320,53 @@ class AnnotationLink(Owned, Base):
     __table_args__ = (
         CheckConstraint(f"parent_type IN {ANNOTATABLE_TYPES!r}", name="parent_type"),
         UniqueConstraint("parent_type", "parent_id", "annotation_id", "owner_id", name="uq_annotation_links_once"),
-        Index("ix_annotation_links_annotation", "annotation_id"),
+        # Covers what a search asks of a link (what it annotates), so the table itself is not read.
+        Index("ix_annotation_links_annotation", "annotation_id", "parent_type", "parent_id"),
         Index("ix_annotation_links_group_owner", "group_id", "owner_id"),
     )
     annotation_id: Mapped[int] = mapped_column(ForeignKey("annotations.id", ondelete="CASCADE"))
     parent_type: Mapped[str] = mapped_column(String(16))
     parent_id: Mapped[int] = mapped_column(BigInteger)
+
+
+class RenderingSettings(Base):
+    """One user's saved rendering settings for one image (channels, model, projection, z, t)."""
+
+    __tablename__ = "rendering_settings"
+    image_id: Mapped[int] = mapped_column(ForeignKey("images.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("experimenters.id", ondelete="CASCADE"), primary_key=True)
+    # {"channels": [{"active", "start", "end", "color", "inverted"}], "model": "c"|"g",
+    #  "projection": "normal"|"intmax"|"intmean", "z": int, "t": int}
+    settings: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    modified: Mapped[dt.datetime] = mapped_column(server_default=func.now())
+
+
+IMPORT_STATES = ("queued", "running", "done", "failed")
+
+
+class ImportJob(Owned, Base):
+    """One import: what to read, where it goes, how far it got, and why it failed."""
+
+    __tablename__ = "import_jobs"
+    __table_args__ = (
+        CheckConstraint(f"status IN {IMPORT_STATES!r}", name="status"),
+        Index("ix_import_jobs_group_owner", "group_id", "owner_id"),
+        Index("ix_import_jobs_status", "status"),
+    )
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    message: Mapped[str] = mapped_column(Text, default="")
+    error: Mapped[str | None] = mapped_column(Text)
+    # {"paths": [...]} or {"uploads": [...]}, plus name, description, dataset_id.
+    request: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    dataset_id: Mapped[int | None] = mapped_column(ForeignKey("datasets.id", ondelete="SET NULL"))
+    fileset_id: Mapped[int | None] = mapped_column(ForeignKey("filesets.id", ondelete="SET NULL"))
+    image_ids: Mapped[list[int]] = mapped_column(JSONB, default=list)
+    # Where the job writes until it is done; removed if it fails or its worker dies.
+    work_paths: Mapped[list[str]] = mapped_column(JSONB, default=list)
+    worker_pid: Mapped[int | None] = mapped_column(Integer)
+    started: Mapped[dt.datetime | None] = mapped_column()
+    finished: Mapped[dt.datetime | None] = mapped_column()
 
 
 class AuditEntry(Base):

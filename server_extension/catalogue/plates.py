@@ -43,7 +43,8 @@ class WellManager:
             m.Well.plate_id == plate_id, m.Well.row == fields["row"], m.Well.column == fields["column"])).first()
         if taken:
             raise Conflict(f"plate {plate_id} already has a well at row {fields['row']}, column {fields['column']}")
-        images = [ContainerManager().get_row(session, policy, KINDS["image"], i, "link") for i in fields["image_ids"]]
+        images = [ContainerManager().get_row(session, policy, KINDS["image"], i, "link")
+                  for i in fields.get("image_ids", [])]
         for image in images:
             if image.group_id != plate.group_id:
                 raise BadRequest(f"image {image.id} is in another group than plate {plate_id}")

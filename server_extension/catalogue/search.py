@@ -54,10 +54,18 @@ class SearchManager:
                                    model.id.label("id"), sa.func.lower(model.name).label("sort"))
                          .where(policy.visible(model), found))
         union = sa.union_all(*parts).subquery()
-        total = session.execute(sa.select(sa.func.count()).select_from(union)).scalar_one()
-        hits = session.execute(sa.select(union.c.type, union.c.id)
+        # The total rides along with the page (a window over every match), so the matches are found
+        # once, not twice; only a page past the end needs its own count.
+        rows = session.execute(sa.select(union.c.type, union.c.id, sa.func.count().over().label("total"))
                                .order_by(union.c.rank, union.c.sort, union.c.id)
                                .offset(query.offset).limit(query.limit)).all()
+        hits = [(row.type, row.id) for row in rows]
+        if rows:
+            total = rows[0].total
+        elif query.offset == 0:
+            total = 0
+        else:
+            total = session.execute(sa.select(sa.func.count()).select_from(union)).scalar_one()
         containers = ContainerManager()
         by_key = {}
         for name in {t for t, _ in hits}:

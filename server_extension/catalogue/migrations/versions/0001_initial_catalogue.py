@@ -28,7 +28,6 @@ def upgrade() -> None:
     sa.Column('default_group_id', sa.BigInteger(), nullable=True),
     sa.Column('created', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
     sa.Column('modified', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
-    sa.ForeignKeyConstraint(['default_group_id'], ['groups.id'], name=op.f('fk_experimenters_default_group_id_groups'), ondelete='SET NULL', use_alter=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_experimenters')),
     sa.UniqueConstraint('username', name=op.f('uq_experimenters_username'))
     )
@@ -351,7 +350,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_annotation_links')),
     sa.UniqueConstraint('parent_type', 'parent_id', 'annotation_id', 'owner_id', name='uq_annotation_links_once')
     )
-    op.create_index('ix_annotation_links_annotation', 'annotation_links', ['annotation_id'], unique=False)
+    op.create_index('ix_annotation_links_annotation', 'annotation_links', ['annotation_id', 'parent_type', 'parent_id'], unique=False)
     op.create_index('ix_annotation_links_group_owner', 'annotation_links', ['group_id', 'owner_id'], unique=False)
     op.create_table('map_entries',
     sa.Column('annotation_id', sa.BigInteger(), nullable=False),
@@ -361,11 +360,15 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['annotation_id'], ['annotations.id'], name=op.f('fk_map_entries_annotation_id_annotations'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('annotation_id', 'index', name=op.f('pk_map_entries'))
     )
-    op.create_index('ix_map_entries_key_value', 'map_entries', ['key', 'value'], unique=False)
+    op.create_index('ix_map_entries_key_value', 'map_entries', ['key', 'value', 'annotation_id'], unique=False)
     op.create_index('ix_map_entries_search', 'map_entries', [sa.literal_column("to_tsvector('simple', key || ' ' || value)")], unique=False, postgresql_using='gin')
+    # experimenters and groups refer to each other: this key can only come once both exist.
+    op.create_foreign_key(op.f('fk_experimenters_default_group_id_groups'), 'experimenters', 'groups',
+                          ['default_group_id'], ['id'], ondelete='SET NULL')
 
 
 def downgrade() -> None:
+    op.drop_constraint(op.f('fk_experimenters_default_group_id_groups'), 'experimenters', type_='foreignkey')
     op.drop_index('ix_map_entries_search', table_name='map_entries', postgresql_using='gin')
     op.drop_index('ix_map_entries_key_value', table_name='map_entries')
     op.drop_table('map_entries')

@@ -1,0 +1,1 @@
+"""Tests of scopehub.server_extension.catalogue."""
