@@ -1,0 +1,89 @@
+"""``scopehub import``: the same import, run in the command's own process against the catalogue a
+Jupyter server is serving (embedded or external PostgreSQL), with a progress bar on stderr."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+from ...api_client import Api, unique
+from .conftest import sha256, write_ome_tiff, write_png
+
+SCOPEHUB = Path(sys.executable).parent / "scopehub"
+
+
+def scopehub(catalogue, *args: str, code: int = 0) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SCOPEHUB_")}
+    res = subprocess.run([str(SCOPEHUB), *args, "--data-dir", catalogue.data_dir, "--database-url",
+                          catalogue.database_url or "", "--operator", "admin"],
+                         capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL, timeout=120, check=False)
+    assert res.returncode == code, f"exit {res.returncode}\n{res.stdout}\n{res.stderr}"
+    assert "Traceback" not in res.stderr, res.stderr
+    return res
+
+
+def test_cli_imports_a_folder_recursively_with_progress(api: Api, catalogue, tmp_path: Path) -> None:
+    folder = tmp_path / "batch"
+    (folder / "sub").mkdir(parents=True)
+    write_ome_tiff(folder / "a.ome.tif")
+    write_png(folder / "sub" / "b.png")
+    write_png(folder / ".hidden.png")
+    (folder / "README.txt").write_text("skipped\n")
+    target = f"Project:{unique('cli-project')}/Dataset:{unique('cli-dataset')}"
+
+    res = scopehub(catalogue, "import", str(folder), "--target", target, "--description", "from the CLI")
+
+    assert "imported 2 images from 2 files" in res.stdout and "1 other files skipped" in res.stdout, res.stdout
+    # The progress bar and each step, on stderr.
+    assert "100%" in res.stderr and "writing the pixels of" in res.stderr and "saving" in res.stderr, res.stderr
+    job_id = int(re.search(r"import (\d+):", res.stdout)[1])
+    job = api.ok("GET", f"imports/{job_id}")
+    assert job["status"] == "done" and job["sources"] == [str(folder)] and job["target"] == target
+    images = [api.ok("GET", f"images/{i}") for i in job["images"]]
+    assert sorted(i["name"] for i in images) == ["a.ome.tif", "b.png"]
+    assert {i["description"] for i in images} == {"from the CLI"}
+    dataset = api.ok("GET", f"datasets/{images[0]['parents'][0]}")
+    project = api.ok("GET", f"projects/{dataset['parents'][0]}")
+    assert f"Project:{project['name']}/Dataset:{dataset['name']}" == target
+    for image in images:
+        original = api.ok("GET", f"images/{image['id']}/originals")["items"][0]
+        local = folder / ("a.ome.tif" if image["name"] == "a.ome.tif" else "sub/b.png")
+        assert original["sha256"] == sha256(local) and original["client_path"] == str(local)
+        assert api.get(f"originals/{original['id']}").content == local.read_bytes()
+
+
+def test_cli_imports_as_another_user_and_reports_failures(api: Api, catalogue, tmp_path: Path) -> None:
+    user = api.make_user()["username"]
+    group = api.make_group("read-only")
+    api.add_member(group["id"], user)
+    dataset = api.as_user(user).ok("POST", "datasets", 201, json={"name": unique("theirs"), "group_id": group["id"]})
+    write_png(tmp_path / "c.png")
+
+    res = scopehub(catalogue, "import", str(tmp_path / "c.png"), "--dataset", str(dataset["id"]), "--user", user,
+                   "--json", "--no-progress")
+    job = json.loads(res.stdout)
+    assert job["status"] == "done" and job["owner"]["username"] == user and job["dataset_id"] == dataset["id"]
+    assert res.stderr == ""
+    image = api.ok("GET", f"images/{job['images'][0]}")
+    assert image["owner"]["username"] == user and image["group"]["id"] == group["id"]
+
+    (tmp_path / "notes.txt").write_text("not an image\n")
+    res = scopehub(catalogue, "import", str(tmp_path / "notes.txt"), "--dataset", str(dataset["id"]), code=1)
+    assert "failed:" in res.stderr and "not an image format" in res.stderr, res.stderr
+
+
+def test_cli_refuses_bad_arguments_before_opening_the_catalogue(tmp_path: Path) -> None:
+    nowhere = SimpleNamespace(data_dir=str(tmp_path / "never-created"), database_url="")
+    write_png(tmp_path / "c.png")
+    res = scopehub(nowhere, "import", str(tmp_path / "missing.png"), "--dataset", "1", code=4)
+    assert "no file or folder" in res.stderr
+    res = scopehub(nowhere, "import", str(tmp_path / "c.png"), "--target", "nonsense", code=2)
+    assert "Project:P/Dataset:D" in res.stderr
+    res = scopehub(nowhere, "import", str(tmp_path / "c.png"), code=2)
+    assert "one of the arguments --dataset --target is required" in res.stderr
+    assert not (tmp_path / "never-created").exists()
