@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import dataclass
 from typing import Any
 
 import requests
@@ -75,3 +76,23 @@ class Api:
 
     def add_member(self, group_id: int, username: str, role: str = "member") -> dict:
         return self.ok("PUT", f"groups/{group_id}/members/{username}", json={"role": role})
+
+
+@dataclass
+class Team:
+    """A fresh group with an owner and two members, each a client acting as that user."""
+
+    group: int
+    owner: Api
+    alice: Api
+    bob: Api
+
+
+def make_team(api: Api, level: str) -> Team:
+    group = api.make_group(level)["id"]
+    clients = {}
+    for who, role in (("owner", "owner"), ("alice", "member"), ("bob", "member")):
+        name = api.make_user(unique(who))["username"]
+        api.add_member(group, name, role)
+        clients[who] = api.as_user(name)
+    return Team(group, **clients)

@@ -3,36 +3,15 @@ paging, ordering, filters, word search, counts and versions. Each test runs on b
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 import pytest
 
-from tests.api_client import Api, unique
+from tests.api_client import Api, make_team, unique
 
 KINDS = ("project", "dataset", "image", "screen", "plate")
 PARENT_FIELD = {"dataset": "project_id", "image": "dataset_id", "plate": "screen_id"}
 OWNED_FIELDS = {"id", "owner", "group", "created", "modified", "version", "can_edit", "can_delete",
                 "can_annotate", "can_link", "can_chown", "can_chgrp", "type", "name", "description"}
-
-
-@dataclass
-class Team:
-    """A fresh group with an owner and two members, each a client acting as that user."""
-
-    group: int
-    owner: Api
-    alice: Api
-    bob: Api
-
-
-def make_team(api: Api, level: str) -> Team:
-    group = api.make_group(level)["id"]
-    clients = {}
-    for who, role in (("owner", "owner"), ("alice", "member"), ("bob", "member")):
-        name = api.make_user(unique(who))["username"]
-        api.add_member(group, name, role)
-        clients[who] = api.as_user(name)
-    return Team(group, **clients)
 
 
 def create(client: Api, kind: str, group: int, name: str | None = None, **fields) -> dict:

@@ -3,30 +3,9 @@ children the caller may not delete, change of owner and move to another group.""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
-from tests.api_client import Api, unique
-
-
-@dataclass
-class Team:
-    """A fresh group with an owner and two members, each a client acting as that user."""
-
-    group: int
-    owner: Api
-    alice: Api
-    bob: Api
-
-
-def make_team(api: Api, level: str) -> Team:
-    group = api.make_group(level)["id"]
-    clients = {}
-    for who, role in (("owner", "owner"), ("alice", "member"), ("bob", "member")):
-        name = api.make_user(unique(who))["username"]
-        api.add_member(group, name, role)
-        clients[who] = api.as_user(name)
-    return Team(group, **clients)
+from tests.api_client import Api, Team, make_team, unique
 
 
 def create(client: Api, kind: str, group: int, **fields) -> int:

@@ -3,31 +3,10 @@ with counts that honour visibility, a type filter and paging."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 import pytest
 
-from tests.api_client import Api, unique
-
-
-@dataclass
-class Team:
-    """A fresh group with an owner and two members, each a client acting as that user."""
-
-    group: int
-    owner: Api
-    alice: Api
-    bob: Api
-
-
-def make_team(api: Api, level: str) -> Team:
-    group = api.make_group(level)["id"]
-    clients = {}
-    for who, role in (("owner", "owner"), ("alice", "member"), ("bob", "member")):
-        name = api.make_user(unique(who))["username"]
-        api.add_member(group, name, role)
-        clients[who] = api.as_user(name)
-    return Team(group, **clients)
+from tests.api_client import Api, make_team, unique
 
 
 def word() -> str:
