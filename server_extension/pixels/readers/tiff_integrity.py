@@ -22,9 +22,9 @@ import dataclasses
 import math
 import os
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import tifffile
@@ -34,11 +34,12 @@ from .base import UnreadableFile
 # Bytes per value of each TIFF field type (1 BYTE ... 18 IFD8).
 TYPE_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 13: 4, 16: 8, 17: 8, 18: 8}
 # Integer types that offsets and byte counts come in.
-_INTEGER_TYPES = {3: "u2", 4: "u4", 13: "u4", 16: "u8", 18: "u8"}
+_INTEGER_TYPES = {3: "H", 4: "I", 13: "I", 16: "Q", 18: "Q"}
 # Tags whose values are offsets of further IFDs: SubIFDs (pyramid levels), EXIF, GPS, Interoperability.
 IFD_POINTER_TAGS = (330, 34665, 34853, 40965)
 # (offsets, byte counts) of the pixel data: strips, tiles.
 DATA_TAGS = ((273, 279), (324, 325))
+_WANTED = {*IFD_POINTER_TAGS, *(code for pair in DATA_TAGS for code in pair)}
 _AGAIN = "Copy it again from its source"
 
 
@@ -77,7 +78,7 @@ def check_structure(fd: int, size: int, layout: TiffLayout, name: str) -> int:
     """
     walker = _Walker(fd, size, layout, name)
     header = walker.read(0, layout.header_size + layout.offset_size, "the header")
-    first = walker.offset(header[layout.header_size :])
+    first = walker._offset.unpack_from(header, layout.header_size)[0]
     return walker.walk_chain(first, "IFD", main=True)
 
 
@@ -90,7 +91,8 @@ class _Walker:
         o = layout.byteorder
         self._count = struct.Struct(o + ("Q" if layout.count_size == 8 else "H"))
         self._offset = struct.Struct(o + ("Q" if layout.offset_size == 8 else "I"))
-        self._entry = struct.Struct(o + ("HHQQ" if layout.entry_size == 20 else "HHII"))
+        self._entry = struct.Struct(o + ("HHQ8s" if layout.entry_size == 20 else "HHI4s"))
+        self._order: Literal["little", "big"] = "little" if o == "<" else "big"
 
     def truncated(self, what: str, start: int, end: int) -> UnreadableFile:
         return UnreadableFile(
@@ -103,9 +105,6 @@ class _Walker:
         if len(data) != n:  # past the end (or the file shrank while it was read)
             raise self.truncated(what, offset, offset + n)
         return data
-
-    def offset(self, raw: bytes) -> int:
-        return self._offset.unpack(raw[: self.layout.offset_size])[0]
 
     def walk_chain(self, offset: int, label: str, main: bool = False) -> int:
         """Walk the IFDs linked from ``offset`` on; the number walked."""
@@ -124,53 +123,60 @@ class _Walker:
     def walk_ifd(self, offset: int, where: str) -> int:
         """Check one IFD, its values and its pixel data, walk the IFDs it points to; return the next IFD's offset."""
         lay = self.layout
-        n = self._count.unpack(self.read(offset, lay.count_size, where))[0]
-        entries_at = offset + lay.count_size
-        tail = lay.offset_size + (4 * n if lay.ndpi else 0)
-        block = self.read(entries_at, n * lay.entry_size + tail, f"{where} ({n} entries)")
-        next_raw = block[n * lay.entry_size : n * lay.entry_size + lay.offset_size]
-        high = block[n * lay.entry_size + lay.offset_size :] if lay.ndpi else b""
-        values: dict[int, tuple[int, int, int, bytes]] = {}
-        for i in range(n):
-            raw = block[i * lay.entry_size : (i + 1) * lay.entry_size]
-            code, kind, count, value = self._entry.unpack(raw)
-            inline = raw[8 if lay.entry_size == 12 else 12 :]
+        # One read usually holds the whole IFD (a file may have 100 000 of them): guess 32 entries.
+        block = os.pread(self.fd, lay.count_size + 32 * (lay.entry_size + 4) + lay.offset_size, offset)
+        if len(block) < lay.count_size:
+            raise self.truncated(where, offset, offset + lay.count_size)
+        n = self._count.unpack_from(block)[0]
+        need = lay.count_size + n * lay.entry_size + lay.offset_size + (4 * n if lay.ndpi else 0)
+        if len(block) < need:
+            block = self.read(offset, need, f"{where} ({n} entries)")
+        next_at = lay.count_size + n * lay.entry_size
+        high = next_at + lay.offset_size  # NDPI: the high 32 bits of each entry's value
+        # code -> (type, count, the value's bytes when inline, else its offset)
+        values: dict[int, tuple[int, int, bytes | int]] = {}
+        for i, (code, kind, count, raw) in enumerate(self._entry.iter_unpack(block[lay.count_size : next_at])):
             item = TYPE_SIZES.get(kind)
             if item is None:
                 continue  # an unknown type: tifffile skips the tag too
             nbytes = item * count
             if nbytes > lay.inline_size:
+                value = int.from_bytes(raw, self._order)
                 if lay.ndpi:
-                    value |= struct.unpack("<I", high[4 * i : 4 * i + 4])[0] << 32
+                    value |= int.from_bytes(block[high + 4 * i : high + 4 * i + 4], "little") << 32
                 if value + nbytes > self.size:
                     raise self.truncated(f"the value of tag {_tag_name(code)} in {where}", value, value + nbytes)
-            elif lay.ndpi and count == 1 and kind in (4, 13):
-                value |= struct.unpack("<I", high[4 * i : 4 * i + 4])[0] << 32
-            values[code] = (kind, count, value, inline)
+                if code in _WANTED:
+                    values[code] = (kind, count, value)
+            elif code in _WANTED:
+                if lay.ndpi and count == 1 and kind in (4, 13):  # NDPI: a 64-bit offset in two halves
+                    values[code] = (16, 1, raw + block[high + 4 * i : high + 4 * i + 4])
+                else:
+                    values[code] = (kind, count, raw)
         self._check_data(values, where)
         for code in IFD_POINTER_TAGS:
             if code in values:
                 name = "SubIFD" if code == 330 else f"the IFD of tag {_tag_name(code)}"
                 for k, sub in enumerate(self._integers(values[code], code, where)):
                     self.walk_chain(int(sub), f"{name} {k} of {where}" if code == 330 else f"{name} in {where}")
-        return self.offset(next_raw)
+        return self._offset.unpack_from(block, next_at)[0]
 
-    def _integers(self, entry: tuple[int, int, int, bytes], code: int, where: str) -> np.ndarray:
-        """The values of an integer tag (offsets, byte counts), read from the entry or from where it points."""
-        kind, count, value, inline = entry
-        fmt = _INTEGER_TYPES.get(kind)
-        if fmt is None or count == 0:
-            return np.zeros(0, np.uint64)
-        dtype = np.dtype(self.layout.byteorder + fmt)
-        nbytes = dtype.itemsize * count
-        if nbytes <= self.layout.inline_size:
-            if self.layout.ndpi and count == 1 and kind in (4, 13):
-                return np.array([value], np.uint64)
-            return np.frombuffer(inline[:nbytes], dtype).astype(np.uint64)
-        data = self.read(value, nbytes, f"the value of tag {_tag_name(code)} in {where}")
-        return np.frombuffer(data, dtype).astype(np.uint64)
+    def _integers(self, entry: tuple[int, int, bytes | int], code: int, where: str) -> Sequence[int] | np.ndarray:
+        """The values of an integer tag (offsets, byte counts)."""
+        kind, count, value = entry
+        char = _INTEGER_TYPES.get(kind)
+        if char is None or count == 0:
+            return ()
+        nbytes = struct.calcsize(char) * count
+        if isinstance(value, bytes):
+            data = value[:nbytes]
+        else:
+            data = self.read(value, nbytes, f"the value of tag {_tag_name(code)} in {where}")
+        if count <= 64:  # numpy costs more than it saves on a few values
+            return struct.unpack(f"{self.layout.byteorder}{count}{char}", data)
+        return np.frombuffer(data, np.dtype(self.layout.byteorder + char)).astype(np.uint64)
 
-    def _check_data(self, values: dict[int, tuple[int, int, int, bytes]], where: str) -> None:
+    def _check_data(self, values: dict[int, tuple[int, int, bytes | int]], where: str) -> None:
         for offsets_tag, counts_tag in DATA_TAGS:
             if offsets_tag not in values or counts_tag not in values:
                 continue
@@ -179,11 +185,15 @@ class _Walker:
             n = min(len(offsets), len(counts))
             if not n:
                 continue
-            offsets, counts = offsets[:n], counts[:n]
-            # An empty (sparse) tile reads as the fill value. Each term bounded first: no overflow in the sum.
-            past = (counts > 0) & ((offsets > self.size) | (counts > self.size) | (offsets + counts > self.size))
-            if past.any():
-                k = int(np.flatnonzero(past)[0])
+            if isinstance(offsets, np.ndarray) or isinstance(counts, np.ndarray):
+                o, c = np.asarray(offsets[:n], np.uint64), np.asarray(counts[:n], np.uint64)
+                # An empty (sparse) tile reads as the fill value. Each term bounded first: no overflow in the sum.
+                past = (c > 0) & ((o > self.size) | (c > self.size) | (o + c > self.size))
+                bad = np.flatnonzero(past)
+                k = int(bad[0]) if bad.size else -1
+            else:
+                k = next((i for i in range(n) if counts[i] and offsets[i] + counts[i] > self.size), -1)
+            if k >= 0:
                 kind = "tile" if offsets_tag == 324 else "strip"
                 start = int(offsets[k])
                 raise self.truncated(f"{kind} {k + 1} of {n} of {where}", start, start + int(counts[k]))
