@@ -175,7 +175,8 @@ class Pixels(BaseModel):
     physical_size_y: float | None
     physical_size_z: float | None
     levels: list[PyramidLevel] = Field(description="The stored pyramid, full resolution first.")
-    is_label: bool = Field(description="A label image (segmentation).")
+    is_label: bool = Field(description="A label image (segmentation): integer ids, pyramid levels by nearest value, "
+                           "shown with label colours (glasbey.lut) by default.")
     is_rgb: bool = Field(description="Red, green and blue samples of one colour image.")
 
 

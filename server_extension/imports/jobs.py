@@ -112,12 +112,14 @@ class ImportJobManager:
         groups = dict(session.execute(sa.select(m.Group.id, m.Group.name).where(
             m.Group.id.in_({j.group_id for j in jobs}))).tuples().all()) if jobs else {}
         image_ids = {i for j in jobs for i in j.image_ids}
-        filesets = dict(session.execute(sa.select(m.Image.id, m.Image.fileset_id).where(
-            m.Image.id.in_(image_ids))).tuples().all()) if image_ids else {}
+        images = {i: (f, label) for i, f, label in session.execute(
+            sa.select(m.Image.id, m.Image.fileset_id, m.Image.is_label).where(m.Image.id.in_(image_ids))).tuples()
+        } if image_ids else {}
         replies = []
         for job in jobs:
             request = job.request or {}
-            sources = list(request.get("paths", [])) or [u["name"] for u in request.get("uploads", [])]
+            sources = [*request.get("paths", []), *request.get("labels", [])] or [
+                u["name"] for u in request.get("uploads", [])]
             replies.append({
                 "id": job.id,
                 "status": job.status,
@@ -131,8 +133,11 @@ class ImportJobManager:
                 "name": request.get("name"),
                 "description": request.get("description", ""),
                 "sources": sources,
+                "label": bool(request.get("label")),
+                "labels": list(request.get("labels", [])),
                 "images": list(job.image_ids),
-                "filesets": sorted({f for i in job.image_ids if (f := filesets.get(i)) is not None}),
+                "label_images": [i for i in job.image_ids if images.get(i, (None, False))[1]],
+                "filesets": sorted({f for i in job.image_ids if (f := images.get(i, (None,))[0]) is not None}),
                 "created": _iso(job.created),
                 "started": _iso(job.started),
                 "finished": _iso(job.finished),

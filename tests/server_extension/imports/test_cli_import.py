@@ -11,8 +11,12 @@ import sys
 from pathlib import Path
 from types import SimpleNamespace
 
+import numpy as np
+import tifffile
+import zarr
+
 from ...api_client import Api, unique
-from .conftest import sha256, write_ome_tiff, write_png
+from .conftest import sha256, write_label_tiff, write_ome_tiff, write_png
 
 SCOPEHUB = Path(sys.executable).parent / "scopehub"
 
@@ -75,6 +79,26 @@ def test_cli_imports_as_another_user_and_reports_failures(api: Api, catalogue, t
     (tmp_path / "notes.txt").write_text("not an image\n")
     res = scopehub(catalogue, "import", str(tmp_path / "notes.txt"), "--dataset", str(dataset["id"]), code=1)
     assert "failed:" in res.stderr and "not an image format" in res.stderr, res.stderr
+
+
+def test_cli_imports_label_images(api: Api, catalogue, tmp_path: Path) -> None:
+    data = write_label_tiff(tmp_path / "mask.tif", (600, 700))
+    target = f"Dataset:{unique('cli-labels')}"
+    job = json.loads(scopehub(catalogue, "import", str(tmp_path / "mask.tif"), "--target", target, "--label",
+                              "--json", "--no-progress").stdout)
+    assert job["status"] == "done" and job["label"] is True and job["label_images"] == job["images"], job
+    image = api.ok("GET", f"images/{job['images'][0]}")
+    assert image["pixels"]["is_label"] is True and len(image["pixels"]["levels"]) == 2
+    group = zarr.open_group(api.base + f"images/{image['id']}/zarr", mode="r",
+                            storage_options={"headers": api.headers()})
+    np.testing.assert_array_equal(group["1"][0, 0, 0], data[::2, ::2])  # nearest, not means
+    # Without --label the same file is an intensity image; float data is refused as labels, with the reason.
+    job = json.loads(scopehub(catalogue, "import", str(tmp_path / "mask.tif"), "--target", target, "--json",
+                              "--no-progress").stdout)
+    assert job["label"] is False and api.ok("GET", f"images/{job['images'][0]}")["pixels"]["is_label"] is False
+    tifffile.imwrite(tmp_path / "prob.tif", np.ones((30, 40), np.float32))
+    res = scopehub(catalogue, "import", str(tmp_path / "prob.tif"), "--target", target, "--label", code=1)
+    assert "prob.tif: cannot be imported as a label image: its pixels are float32" in res.stderr, res.stderr
 
 
 def test_cli_refuses_bad_arguments_before_opening_the_catalogue(tmp_path: Path) -> None:
