@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import subprocess
 import sys
 import time
@@ -351,8 +352,8 @@ def marker_is_current(marker: Path) -> bool:
         text = marker.read_text()
     except OSError:
         return False
-    versions = [line.split()[-1] for line in text.splitlines() if line.startswith("samples version ")]
-    return bool(versions) and versions[-1].isdigit() and int(versions[-1]) >= SAMPLES_VERSION
+    found = re.search(r"^samples version (\d+)", text, re.MULTILINE)
+    return found is not None and int(found[1]) >= SAMPLES_VERSION
 
 
 def import_samples(db: Database, engine: Any, store_dir: Path, username: str, files: dict[str, Path],
@@ -460,7 +461,8 @@ def cmd_demo_data(ctx: Context) -> int:
     if slide is not None:
         slide.unlink()  # the store holds a copy (the original file) and the pyramid; no need for a third
     if marker is not None:
-        marker.write_text(f"{len(ids)} images imported\nsamples version {SAMPLES_VERSION}\n")
+        marker.write_text(f"samples version {SAMPLES_VERSION}: every sample is in "
+                          f"({len(ids)} imported by the last run)\n")
     print(f"scopehub: {len(ids)} sample images imported in {time.monotonic() - started:.0f} s")
     return OK
 
