@@ -357,7 +357,7 @@ class ImportJob(Owned, Base):
     progress: Mapped[float] = mapped_column(Float, default=0.0)
     message: Mapped[str] = mapped_column(Text, default="")
     error: Mapped[str | None] = mapped_column(Text)
-    # {"paths": [...]} or {"uploads": [...]}, plus name, description, dataset_id.
+    # {"paths": [...], "labels": [...]} or {"uploads": [...]}, plus name, description, dataset_id, target, label.
     request: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
     dataset_id: Mapped[int | None] = mapped_column(ForeignKey("datasets.id", ondelete="SET NULL"))
     fileset_id: Mapped[int | None] = mapped_column(ForeignKey("filesets.id", ondelete="SET NULL"))
