@@ -36,8 +36,9 @@ $(STAMP): pyproject.toml $(SERVER_CONFIG) | $(PY)
 
 # Options come from [tool.pytest.ini_options] in pyproject.toml.
 # Exit code 5 means "no tests collected", which is fine while the suite is being built.
+# SCOPEHUB_TEST_FORMATS=required: a missing part of the formats extra (or Java) fails its tests, never skips them.
 test: setup
-	@rc=0; $(PY) -m pytest tests $(PYTEST_ARGS) || rc=$$?; \
+	@rc=0; SCOPEHUB_TEST_FORMATS=required $(PY) -m pytest tests $(PYTEST_ARGS) || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest: no tests collected (treated as success)"; rc=0; fi; \
 	exit $$rc
 

@@ -49,7 +49,7 @@ __all__ = [
 ]
 
 SUPPORTED = "TIFF, BigTIFF, OME-TIFF, SVS, NDPI, PNG, JPEG, BMP, or an OME-Zarr folder"
-SUPPORTED_WITH_EXTRA = "CZI, ND2, LIF, and through Bio-Formats about 150 more"
+SUPPORTED_WITH_EXTRA = "CZI, ND2, LIF and about 150 formats through Bio-Formats"
 
 
 def _open_czi(path: Path, limits: ReaderLimits) -> SourceFile:
@@ -118,10 +118,13 @@ def open_source(path: str | os.PathLike[str], *, limits: ReaderLimits | None = N
         return source
     if bioformats.claims(path):
         return _open_bioformats(path, limits)
-    raise UnreadableFile(
-        f"{path.name}: not an image format scopehub reads. Supported: {SUPPORTED}; with the formats extra "
-        f"({jvm.EXTRA_HINT}) also {SUPPORTED_WITH_EXTRA}."
-    )
+    raise UnreadableFile(f"{path.name}: not an image format scopehub reads. Supported: {_supported()}.")
+
+
+def _supported() -> str:
+    if all(importlib.util.find_spec(f[2]) is not None for f in _EXTRA_FORMATS):
+        return f"{SUPPORTED}; also {SUPPORTED_WITH_EXTRA}"
+    return f"{SUPPORTED}; with the formats extra ({jvm.EXTRA_HINT}) also {SUPPORTED_WITH_EXTRA}"
 
 
 def _open_bioformats(path: Path, limits: ReaderLimits) -> SourceFile:
@@ -137,9 +140,6 @@ def _open_bioformats(path: Path, limits: ReaderLimits) -> SourceFile:
                 return source
             raise UnreadableFile(
                 f"{path.name}: not an image format scopehub reads (Bio-Formats does not recognise it either). "
-                f"Supported: {SUPPORTED}, {SUPPORTED_WITH_EXTRA}."
+                f"Supported: {_supported()}."
             )
-    raise UnreadableFile(
-        f"{path.name}: not an image format scopehub reads without Bio-Formats, which is not available here: "
-        f"{reason}. Supported now: {SUPPORTED}."
-    )
+    raise UnreadableFile(f"{path.name}: its format is read through Bio-Formats, which is not available here: {reason}.")

@@ -83,14 +83,16 @@ def _classes() -> _Java:
         return _java
 
 
-def _message(exc: BaseException) -> str:
-    """A Java exception's own message (its class name when it has none)."""
+def _message(exc: BaseException, path: Path) -> str:
+    """A Java exception's own message (its class name when it has none), naming the file by its name."""
     try:
         text = exc.message()  # type: ignore[attr-defined]
     except Exception:
         text = None
     text = str(text) if text is not None else ""
     name = type(exc).__name__.rsplit(".", 1)[-1]
+    for full in {os.fspath(path), os.path.realpath(path)}:
+        text = text.replace(full, path.name)
     return f"{name}: {text}" if text and text != "None" else name
 
 
@@ -161,8 +163,8 @@ class BioFormatsLevel(LazyArray):
                                 out[ti, ci, zi] = cast(part, self.dtype)
             except self._file.java.JException as exc:
                 raise UnreadableFile(
-                    f"{self._where}: Bio-Formats could not read the pixels ({_message(exc)}); the file may be "
-                    "truncated or corrupt."
+                    f"{self._where}: Bio-Formats could not read the pixels ({_message(exc, self._file.path)}); "
+                    "the file may be truncated or corrupt."
                 ) from exc
         return out
 
@@ -183,7 +185,7 @@ def open_bioformats(path: Path, limits: ReaderLimits) -> SourceFile | None:
             return None
         except java.JException as exc:
             raise UnreadableFile(
-                f"{path.name}: Bio-Formats could not read it ({_message(exc)}); it may be truncated or corrupt."
+                f"{path.name}: Bio-Formats could not read it ({_message(exc, path)}); it may be truncated or corrupt."
             ) from exc
         return _source(path, file, limits)
     except BaseException:
@@ -199,7 +201,7 @@ def _source(path: Path, file: BioFormatsFile, limits: ReaderLimits) -> SourceFil
         ome = parse_ome_xml(str(java.omexml.getOMEXML(file.meta)))
         used = [os.path.realpath(str(f)) for f in r.getUsedFiles(False)]
     except java.JException as exc:
-        raise UnreadableFile(f"{path.name}: Bio-Formats could not read its metadata ({_message(exc)}).") from exc
+        raise UnreadableFile(f"{path.name}: Bio-Formats could not read its metadata ({_message(exc, path)}).") from exc
     images = []
     kept = [s for s in range(series_count) if not _is_thumbnail(r, s)]
     for s in kept:
@@ -207,7 +209,7 @@ def _source(path: Path, file: BioFormatsFile, limits: ReaderLimits) -> SourceFil
         try:
             images.append(_image(path, file, s, len(kept), ome[s] if s < len(ome) else None, fmt, limits, where))
         except java.JException as exc:
-            raise UnreadableFile(f"{where}: Bio-Formats could not read its metadata ({_message(exc)}).") from exc
+            raise UnreadableFile(f"{where}: Bio-Formats could not read its metadata ({_message(exc, path)}).") from exc
     if not images:
         raise UnreadableFile(f"{path.name}: Bio-Formats found no image in it.")
     main = os.path.realpath(path)

@@ -18,7 +18,16 @@ from typing import Any
 import numpy as np
 
 from ..info import RGB_COLORS, ChannelInfo, ImageInfo
-from .base import LazyArray, ReaderLimits, SourceFile, SourceImage, UnreadableFile, check_limits, default_channels
+from .base import (
+    LazyArray,
+    ReaderLimits,
+    SourceFile,
+    SourceImage,
+    UnreadableFile,
+    check_limits,
+    default_channels,
+    library_error,
+)
 from .ome_xml import parse_date
 
 MAGIC = b"ZISRAWFILE"
@@ -51,7 +60,7 @@ def open_czi(path: Path, limits: ReaderLimits) -> SourceFile:
         reader = pyczi.CziReader(str(path), cache_options=cache)
     except Exception as exc:  # libCZI's C++ exceptions arrive as RuntimeError and others
         raise UnreadableFile(
-            f"{path.name}: not a readable CZI file ({type(exc).__name__}: {exc}); it may be truncated or corrupt."
+            f"{path.name}: not a readable CZI file ({library_error(exc, path)}); it may be truncated or corrupt."
         ) from exc
     try:
         return _source(path, reader, limits)
@@ -74,8 +83,10 @@ class CziLevel(LazyArray):
         samples: int,
         pixel_type: str,
         block: tuple[int, int],
+        path: Path,
         where: str,
     ):
+        self._path = path
         self._reader = reader
         self._lock = lock
         self._scene = scene
@@ -107,7 +118,7 @@ class CziLevel(LazyArray):
                     except Exception as exc:
                         raise UnreadableFile(
                             f"{self._where}: libCZI could not read plane t={tt} c={channel} z={zz} "
-                            f"({type(exc).__name__}: {exc}); the file may be truncated or corrupt."
+                            f"({library_error(exc, self._path)}); the file may be truncated or corrupt."
                         ) from exc
                     for ci, sample in targets:
                         # BGR in memory: red is the last sample.
@@ -127,7 +138,7 @@ def _source(path: Path, reader: Any, limits: ReaderLimits) -> SourceFile:
         )
     except Exception as exc:
         raise UnreadableFile(
-            f"{path.name}: the CZI directory or metadata cannot be read ({type(exc).__name__}: {exc}); the file "
+            f"{path.name}: the CZI directory or metadata cannot be read ({library_error(exc, path)}); the file "
             "may be truncated or corrupt."
         ) from exc
     for dim, what in _OTHER_DIMENSIONS.items():
@@ -175,7 +186,7 @@ def _source(path: Path, reader: Any, limits: ReaderLimits) -> SourceFile:
         info.channels = _channels(meta["channels"], size_c, samples)
         shape = (size_t, size_c * samples, size_z, int(rect.h), int(rect.w))
         origin = (int(rect.x), int(rect.y))
-        level = CziLevel(reader, lock, scene, origin, shape, dtype, samples, pixel_type, block, where)
+        level = CziLevel(reader, lock, scene, origin, shape, dtype, samples, pixel_type, block, path, where)
         images.append(SourceImage(info=info, levels=[level]))
     return SourceFile(path, "czi", images, close=reader.close)
 

@@ -28,6 +28,7 @@ from .base import (
     cast,
     check_limits,
     default_channels,
+    library_error,
     store_dtype,
 )
 from .ome_xml import to_micrometres
@@ -65,7 +66,7 @@ def open_lif(path: Path, limits: ReaderLimits) -> SourceFile:
         lif = liffile.LifFile(path, squeeze=True)
     except Exception as exc:  # LifFileError, XML parse errors, struct errors...
         raise UnreadableFile(
-            f"{path.name}: not a readable LIF file ({type(exc).__name__}: {exc}); it may be truncated or corrupt."
+            f"{path.name}: not a readable LIF file ({library_error(exc, path)}); it may be truncated or corrupt."
         ) from exc
     try:
         return _source(path, lif, limits)
@@ -75,14 +76,16 @@ def open_lif(path: Path, limits: ReaderLimits) -> SourceFile:
     except Exception as exc:
         lif.close()
         raise UnreadableFile(
-            f"{path.name}: the LIF metadata cannot be read ({type(exc).__name__}: {exc}); the file may be corrupt."
+            f"{path.name}: the LIF metadata cannot be read ({library_error(exc, path)}); the file may be "
+            "truncated or corrupt."
         ) from exc
 
 
 class _Planes:
     """Planes of one LIF file, read one at a time (liffile is not thread-safe), the last few kept."""
 
-    def __init__(self) -> None:
+    def __init__(self, path: Path) -> None:
+        self.path = path
         self.lock = threading.Lock()
         self._kept: collections.OrderedDict[Any, np.ndarray] = collections.OrderedDict()
 
@@ -95,7 +98,7 @@ class _Planes:
                     plane = image.frame(**indices)
                 except Exception as exc:
                     raise UnreadableFile(
-                        f"{where}: a plane cannot be read ({type(exc).__name__}: {exc}); the file may be truncated "
+                        f"{where}: a plane cannot be read ({library_error(exc, self.path)}); the file may be truncated "
                         "or corrupt."
                     ) from exc
                 self._kept[key] = plane
@@ -150,7 +153,7 @@ class LifLevel(LazyArray):
 
 
 def _source(path: Path, lif: Any, limits: ReaderLimits) -> SourceFile:
-    planes = _Planes()
+    planes = _Planes(path)
     images: list[SourceImage] = []
     found = [im for im in lif.images if not getattr(im, "is_flim", False)]
     if not found:

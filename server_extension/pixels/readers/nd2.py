@@ -25,6 +25,7 @@ from .base import (
     cast,
     check_limits,
     default_channels,
+    library_error,
     store_dtype,
 )
 
@@ -49,7 +50,7 @@ def open_nd2(path: Path, limits: ReaderLimits) -> SourceFile:
         f = nd2.ND2File(path)
     except Exception as exc:  # nd2 raises ValueError, OSError, struct.error... for damaged files
         raise UnreadableFile(
-            f"{path.name}: not a readable ND2 file ({type(exc).__name__}: {exc}); it may be truncated or corrupt."
+            f"{path.name}: not a readable ND2 file ({library_error(exc, path)}); it may be truncated or corrupt."
         ) from exc
     try:
         return _source(path, f, limits)
@@ -59,17 +60,18 @@ def open_nd2(path: Path, limits: ReaderLimits) -> SourceFile:
     except Exception as exc:
         f.close()
         raise UnreadableFile(
-            f"{path.name}: the ND2 metadata cannot be read ({type(exc).__name__}: {exc}); the file may be corrupt."
+            f"{path.name}: the ND2 metadata cannot be read ({library_error(exc, path)}); the file may be "
+            "truncated or corrupt."
         ) from exc
 
 
 class _Frames:
     """Frames of one file, read one at a time, the last few kept."""
 
-    def __init__(self, f: Any, frame_shape: tuple[int, int, int, int], where: str):
+    def __init__(self, f: Any, frame_shape: tuple[int, int, int, int], path: Path):
         self._f = f
+        self._path = path
         self._shape = frame_shape  # (channels, y, x, samples)
-        self._where = where
         self._lock = threading.Lock()
         self._kept: collections.OrderedDict[int, np.ndarray] = collections.OrderedDict()
 
@@ -81,8 +83,8 @@ class _Frames:
                     frame = np.reshape(self._f.read_frame(index), self._shape)
                 except Exception as exc:
                     raise UnreadableFile(
-                        f"{self._where}: frame {index} cannot be read ({type(exc).__name__}: {exc}); the file may "
-                        "be truncated or corrupt."
+                        f"{self._path.name}: frame {index} cannot be read ({library_error(exc, self._path)}); the "
+                        "file may be truncated or corrupt."
                     ) from exc
                 self._kept[index] = frame
                 while len(self._kept) > _FRAMES_KEPT:
@@ -127,7 +129,7 @@ def _source(path: Path, f: Any, limits: ReaderLimits) -> SourceFile:
     size_p, size_t, size_z = (int(sizes.get(k, 1)) for k in "PTZ")
     size_c, size_s = int(sizes.get("C", 1)), int(sizes.get("S", 1))
     size_y, size_x = int(sizes["Y"]), int(sizes["X"])
-    frames = _Frames(f, (size_c, size_y, size_x, size_s), path.name)
+    frames = _Frames(f, (size_c, size_y, size_x, size_s), path)
     by_position: dict[int, dict[tuple[int, int], int]] = collections.defaultdict(dict)
     for number, loops in enumerate(f.loop_indices or ({},)):
         by_position[int(loops.get("P", 0))][(int(loops.get("T", 0)), int(loops.get("Z", 0)))] = number
