@@ -116,6 +116,10 @@ def start() -> None:
                 convertStrings=False,
                 interrupt=False,
             )
+            # At exit, JPype would destroy the JVM, which waits for every non-daemon Java thread; the thread
+            # that started it (a pool thread of the server, gone since) never ends in Java's eyes, so the
+            # process would hang. Nothing of Bio-Formats needs the JVM's own clean-up (files are closed).
+            jpype.config.destroy_jvm = False
             # Bio-Formats logs through logback at DEBUG unless told otherwise.
             jpype.JClass("loci.common.DebugTools").setRootLevel("ERROR")
         except Exception as exc:
@@ -126,5 +130,6 @@ def start() -> None:
 
 def _jpype():  # type: ignore[no-untyped-def]
     import jpype
+    import jpype.config  # noqa: F401 - makes jpype.config an attribute
 
     return jpype

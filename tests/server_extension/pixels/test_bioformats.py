@@ -193,6 +193,28 @@ def test_the_jvm_never_starts_in_an_event_loop_thread() -> None:
     assert done.stdout.strip().endswith("False")
 
 
+def test_a_process_whose_jvm_started_in_another_thread_still_exits(tmp_path: Path) -> None:
+    """The server starts the JVM in a pool thread (checking a named file); at exit, destroying the JVM
+    would wait for that thread forever in Java's eyes."""
+    path = fs.fake_file(tmp_path, "x", sizeX=64, sizeY=64, sizeC=2)
+    done = run_python(
+        f"""
+        import threading
+        from concurrent.futures import ThreadPoolExecutor
+        from scopehub.server_extension.pixels.readers import open_source
+        def check():
+            with open_source({str(path)!r}) as source, ThreadPoolExecutor(2) as pool:
+                print(sum(pool.map(lambda c: int(source.images[0].levels[0][0, c, 0].sum()), range(2))))
+        thread = threading.Thread(target=check)
+        thread.start()
+        thread.join()
+        """,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert int(done.stdout) > 0
+
+
 def test_python_keeps_its_signals_once_the_jvm_runs(tmp_path: Path) -> None:
     """An import worker installs its SIGTERM handler first and starts the JVM later, during a job: its
     handler must still run. A process that keeps SIGTERM's default must still just end: a JVM that took
