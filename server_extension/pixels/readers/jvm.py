@@ -116,10 +116,11 @@ def start() -> None:
                 convertStrings=False,
                 interrupt=False,
             )
-            # At exit, JPype would destroy the JVM, which waits for every non-daemon Java thread; the thread
-            # that started it (a pool thread of the server, gone since) never ends in Java's eyes, so the
-            # process would hang. Nothing of Bio-Formats needs the JVM's own clean-up (files are closed).
-            jpype.config.destroy_jvm = False
+            if threading.current_thread() is not threading.main_thread():
+                # The thread that starts the JVM is attached to it as a non-daemon thread, and destroying
+                # the JVM at exit waits for those: a pool thread that is gone by then would hang the
+                # process's exit for ever. Detached, it is attached again (as a daemon) on its next call.
+                jpype.java.lang.Thread.detach()
             # Bio-Formats logs through logback at DEBUG unless told otherwise.
             jpype.JClass("loci.common.DebugTools").setRootLevel("ERROR")
         except Exception as exc:
