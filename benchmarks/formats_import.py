@@ -22,10 +22,10 @@ from pathlib import Path
 
 import numpy as np
 import tifffile
-
-from benchmarks.render_micro import synthetic
 from scopehub.server_extension.pixels.readers import open_source
 from scopehub.server_extension.pixels.writer import write_pyramid
+
+from benchmarks.render_micro import synthetic
 
 
 def write_czi(path: Path, data: np.ndarray, compression: str | None) -> None:
@@ -38,8 +38,15 @@ def write_czi(path: Path, data: np.ndarray, compression: str | None) -> None:
 
 
 def write_tiff(path: Path, data: np.ndarray, compression: str | None) -> None:
-    tifffile.imwrite(path, data[0, :, 0], ome=True, tile=(512, 512), compression=compression,
-                     photometric="minisblack", metadata={"axes": "CYX", "PhysicalSizeX": 0.325})
+    tifffile.imwrite(
+        path,
+        data[0, :, 0],
+        ome=True,
+        tile=(512, 512),
+        compression=compression,
+        photometric="minisblack",
+        metadata={"axes": "CYX", "PhysicalSizeX": 0.325},
+    )
 
 
 def time_import(path: Path, work: Path, repeat: int) -> float:
@@ -87,11 +94,17 @@ def main() -> None:
                 print(f"{label:>12} {path.suffix:>5}: {seconds:6.2f} s  ({size:.0f} MiB file)")
         fake = work / "x&sizeX=512&sizeY=512.fake"
         fake.write_text("x")
-        runs = [subprocess.run([sys.executable, "-c", JVM_SCRIPT.format(path=str(fake))], capture_output=True,
-                               text=True, check=True).stdout.split() for _ in range(args.repeat)]
+        runs = [
+            subprocess.run(
+                [sys.executable, "-c", JVM_SCRIPT.format(path=str(fake))], capture_output=True, text=True, check=True
+            ).stdout.split()
+            for _ in range(args.repeat)
+        ]
         start, first_open, total = (statistics.median(float(r[i]) for r in runs) for i in range(3))
-        print(f"JVM start {start:.2f} s; Bio-Formats' first setId {first_open:.2f} s; "
-              f"fresh process to first image {total:.2f} s")
+        print(
+            f"JVM start {start:.2f} s; Bio-Formats' first setId {first_open:.2f} s; "
+            f"fresh process to first image {total:.2f} s"
+        )
 
 
 if __name__ == "__main__":
