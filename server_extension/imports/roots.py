@@ -20,6 +20,9 @@ IMAGE_SUFFIXES = (
     ".tif", ".tiff", ".btf", ".tf2", ".tf8", ".ome.tif", ".ome.tiff", ".ome.btf", ".svs", ".ndpi", ".scn", ".qptiff",
     ".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".czi", ".nd2", ".lif", ".lsm", ".stk", ".dv", ".ims",
     ".vsi", ".oib", ".oif", ".ome.xml", ".companion.ome",
+    # More that the formats extra reads (Bio-Formats): DeltaVision, ICS, Zeiss ZVI, Olympus OIR, Leica LOF,
+    # Volocity, SlideBook, MRC.
+    ".r3d", ".ics", ".zvi", ".oir", ".lof", ".mvd2", ".sld", ".sldy", ".mrc",
 )
 
 
