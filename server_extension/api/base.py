@@ -61,11 +61,17 @@ class ScopehubHandler(ExtensionHandlerMixin, APIHandler):
             await super().prepare()
         except web.HTTPError as e:
             if e.status_code == 403 and getattr(self, "_jupyter_current_user", None) is None:
-                raise web.HTTPError(401, "authentication required") from None
+                raise self._no_identity() from None
             raise
         if getattr(self, "_jupyter_current_user", None) is None:
-            raise web.HTTPError(401, "authentication required")
+            raise self._no_identity()
         self.caller = None
+
+    def _no_identity(self) -> web.HTTPError:
+        # The hub service's identity provider says when a real token lacks access to the service (403);
+        # otherwise there is no identity at all (401).
+        refused = getattr(self, "_scopehub_refused", None)
+        return web.HTTPError(403, refused) if refused else web.HTTPError(401, "authentication required")
 
     def get_login_url(self) -> str:
         # Never a redirect to a login page from an API route.

@@ -60,7 +60,7 @@ class OpenAPIHandler(ScopehubHandler):
     async def get(self) -> None:
         from .openapi import openapi_spec
 
-        self.reply(openapi_spec(self.scopehub.routes, self.settings.get("base_url", "/")))
+        self.reply(openapi_spec(self.scopehub.routes, self.settings.get("base_url", "/"), self.scopehub.api_prefix))
 
 
 def meta_handlers() -> list[tuple[str, type]]:

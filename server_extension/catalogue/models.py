@@ -84,6 +84,8 @@ class Group(Base):
     name: Mapped[str] = mapped_column(String(NAME_LENGTH), unique=True)
     description: Mapped[str] = mapped_column(Text, default="")
     level: Mapped[str] = mapped_column(String(16), default="read-only")
+    # A JupyterHub group (hub mode): its members follow the hub, its level and owners are scopehub's.
+    hub_managed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
     created: Mapped[dt.datetime] = mapped_column(server_default=func.now())
     modified: Mapped[dt.datetime] = mapped_column(server_default=func.now())
     version: Mapped[int] = mapped_column(Integer, default=1)

@@ -1,0 +1,144 @@
+"""Hub-client mode: a hub user's Jupyter server forwards the API to the scopehub service.
+
+The user's server holds no database and no store. Every request under ``{base_url}scopehub/api/v1/``
+that the server has authenticated (its owner, through JupyterHub's own login) goes on to the service
+with the server's own hub token (``JUPYTERHUB_API_TOKEN``), so the service sees the owner and applies
+the owner's permissions and scopes. Bodies stream both ways: an upload of many gigabytes or a large
+original never sits in this process's memory. Statuses, headers and error bodies pass through
+unchanged, so front-end code and notebooks cannot tell the two modes apart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import AsyncIterator
+
+import aiohttp
+from tornado import web
+
+from .api.base import ScopehubHandler
+
+# Request headers the service needs; everything else (cookies, the browser's own credentials) stays here.
+FORWARDED_REQUEST_HEADERS = ("Accept", "Accept-Encoding", "Content-Type", "Content-Length", "Content-Disposition",
+                             "If-Match", "If-None-Match", "Range", "X-Scopehub-Act-As")
+# Hop-by-hop headers (RFC 9110 7.6.1) and those tornado sets itself.
+NOT_FORWARDED_REPLY_HEADERS = {"connection", "keep-alive", "transfer-encoding", "server", "date",
+                               "content-security-policy", "set-cookie", "access-control-allow-origin"}
+# A reply up to this size is read whole and written in one go (tiles, JSON); larger ones stream.
+WHOLE_REPLY = 4 << 20
+STREAM_CHUNK = 1 << 20
+# Request-body chunks queued between tornado and the upstream request: backpressure beyond this.
+BODY_QUEUE = 8
+
+
+class ServiceForwarder:
+    """The connection pool to the service, shared by every forwarded request of this server."""
+
+    def __init__(self, service_url: str, token: str, log: logging.Logger | None = None):
+        self.api_url = service_url.rstrip("/") + "/api/v1"
+        self._authorization = f"token {token}"
+        self.log = log or logging.getLogger(__name__)
+        self._session: aiohttp.ClientSession | None = None
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        # Made on first use, inside the running loop; keep-alive connections are reused across requests.
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=64, ttl_dns_cache=300),
+                timeout=aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=600),
+                auto_decompress=False,
+                skip_auto_headers=("User-Agent", "Content-Type"),
+            )
+        return self._session
+
+    def headers_for(self, incoming: dict[str, str] | object) -> dict[str, str]:
+        headers = {name: incoming.get(name) for name in FORWARDED_REQUEST_HEADERS if incoming.get(name)}
+        headers["Authorization"] = self._authorization
+        return headers
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+
+@web.stream_request_body
+class ForwardingHandler(ScopehubHandler):
+    """Every verb of every API route, forwarded to the service as the server's owner."""
+
+    _body: asyncio.Queue[bytes | None] | None = None
+    _upstream: asyncio.Task | None = None
+
+    @property
+    def forwarder(self) -> ServiceForwarder:
+        return self.settings["scopehub_forwarder"]
+
+    async def prepare(self) -> None:
+        await super().prepare()  # 401 without an identity, as every API route
+        if self.request.method in ("POST", "PUT", "PATCH", "DELETE"):
+            self._body = asyncio.Queue(BODY_QUEUE)
+        self._upstream = asyncio.ensure_future(self._forward())
+
+    async def data_received(self, chunk: bytes) -> None:
+        if self._body is not None:
+            await self._body.put(chunk)
+
+    async def _body_chunks(self) -> AsyncIterator[bytes]:
+        assert self._body is not None
+        while (chunk := await self._body.get()) is not None:
+            yield chunk
+
+    async def _forward(self) -> None:
+        path = self.path_args[0] if self.path_args and self.path_args[0] else ""
+        url = self.forwarder.api_url + path
+        query = self.request.query
+        if query:
+            url += "?" + query
+        headers = self.forwarder.headers_for(self.request.headers)
+        data = self._body_chunks() if self._body is not None else None
+        if data is not None and "Content-Length" not in headers:
+            headers["Transfer-Encoding"] = "chunked"
+        try:
+            async with self.forwarder.session.request(self.request.method, url, data=data, headers=headers,
+                                                      allow_redirects=False) as reply:
+                self.set_status(reply.status, reply.reason)
+                self.clear_header("Content-Type")
+                for name, value in reply.headers.items():
+                    if name.lower() not in NOT_FORWARDED_REPLY_HEADERS:
+                        self.add_header(name, value)
+                if reply.content_length is not None and reply.content_length <= WHOLE_REPLY:
+                    self.finish(await reply.read())
+                    return
+                async for chunk in reply.content.iter_chunked(STREAM_CHUNK):
+                    self.write(chunk)
+                    await self.flush()
+                self.finish()
+        except aiohttp.ClientError as exc:
+            self.log.warning("scopehub service at %s: %s", self.forwarder.api_url, exc)
+            if not self._headers_written:
+                self.clear()
+                self.set_status(502)
+                self.set_header("Content-Type", "application/json")
+                self.finish(json.dumps({"error": {
+                    "code": "service_unavailable",
+                    "message": "the scopehub service did not answer; try again in a moment"}}))
+
+    async def _finish_forwarding(self, *args: str) -> None:
+        if self._body is not None:
+            await self._body.put(None)  # the end of the request body
+        assert self._upstream is not None
+        await self._upstream
+
+    def on_connection_close(self) -> None:
+        # The client went away: stop the upstream request (and its upload) too.
+        if self._upstream is not None and not self._upstream.done():
+            self._upstream.cancel()
+
+    @web.authenticated
+    async def get(self, *args: str) -> None:
+        await self._finish_forwarding()
+
+    head = options = post = put = patch = delete = get
