@@ -5,16 +5,23 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-# The pinned pyenv interpreter the project is developed on; fall back to whatever 3.11/3 exists.
-PYTHON ?= $(or $(wildcard /root/.pyenv/versions/3.11.7/bin/python3),$(shell command -v python3.11),$(shell command -v python3))
+# Debian's Python 3.11 first: in hub mode each user's Jupyter server runs as that user's own system
+# account and must be able to run this venv's interpreter (pyenv's lives under /root, which others
+# cannot enter). Then the pyenv interpreter the project started on; then whatever 3.11/3 exists.
+PYTHON ?= $(or $(wildcard /usr/bin/python3.11),$(wildcard /root/.pyenv/versions/3.11.7/bin/python3),$(shell command -v python3.11),$(shell command -v python3))
+NODE_STAMP := node_modules/.package-lock.json
 SERVER_CONFIG := etc/jupyter/jupyter_server_config.d/scopehub.json
 PYTEST_ARGS ?=
 # jupyter refuses to run as root without this flag; we are root on CI and the dev machines.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: setup test demo demo-data bench bench-pixels lint docs clean
+.PHONY: setup test demo demo-data hub-demo bench bench-pixels lint docs clean
 
-setup: $(STAMP)
+setup: $(STAMP) $(NODE_STAMP)
+
+# Node tools for the hub tests and demo (configurable-http-proxy), from package-lock.json.
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +52,12 @@ demo-data: setup
 
 demo: setup demo-data
 	$(VENV)/bin/jupyter lab --ServerApp.ip=127.0.0.1 --no-browser $(ALLOW_ROOT)
+
+# A real JupyterHub on :8000 with scopehub as its service, users alice (admin), bob and carol (any
+# password), sample data owned by bob and carol; everything in ./hub-demo, stopped by Ctrl-C.
+HUB_PORT ?= 8000
+hub-demo: setup
+	$(PY) -m scopehub.hub_extension.demo --port $(HUB_PORT) --workdir hub-demo
 
 bench: setup
 	$(PY) -m benchmarks.catalogue_scale

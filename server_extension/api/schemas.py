@@ -264,6 +264,7 @@ class GroupOut(BaseModel):
     name: str
     description: str
     level: Level
+    hub_managed: bool = Field(False, description="A JupyterHub group: its members follow the hub.")
     version: int
     created: str
     role: Role | None

@@ -128,7 +128,7 @@ class AccountManager:
     # ---- groups --------------------------------------------------------------------------
     def _group_reply(self, session: Session, caller: Caller, group: m.Group, members: bool = False) -> dict:
         reply = {"id": group.id, "name": group.name, "description": group.description, "level": group.level,
-                 "version": group.version, "created": group.created.isoformat(),
+                 "hub_managed": group.hub_managed, "version": group.version, "created": group.created.isoformat(),
                  "role": caller.role_in(group.id),
                  "can_edit": caller.can_write and (caller.is_admin or caller.role_in(group.id) == "owner")}
         if members:
@@ -192,6 +192,7 @@ class AccountManager:
         user = self.find_user(session, ident)
         membership = session.get(m.Membership, (group_id, user.id))
         if membership is None:
+            self._require_local_membership(session, group_id)
             session.add(m.Membership(group_id=group_id, user_id=user.id, role=role))
             if user.default_group_id is None:
                 user.default_group_id = group_id
@@ -208,12 +209,20 @@ class AccountManager:
         membership = session.get(m.Membership, (group_id, user.id))
         if membership is None:
             raise NotFound(f"user {user.username} is not a member of group {group_id}")
+        self._require_local_membership(session, group_id)
         session.delete(membership)
         if user.default_group_id == group_id:
             user.default_group_id = None
         record(session, caller, "remove_member", "group", group_id, {"user": user.username})
         session.flush()
         return self.get_group(session, caller, group_id)
+
+    def _require_local_membership(self, session: Session, group_id: int) -> None:
+        """Who is in a JupyterHub group is the hub's to say (its level and owners are ours)."""
+        group = session.get(m.Group, group_id)
+        if group is not None and group.hub_managed:
+            raise Conflict(f"group {group.name!r} is a JupyterHub group: add or remove its members in the hub; "
+                           "here you can make members owners or plain members")
 
     def _require_admin(self, caller: Caller, what: str) -> None:
         if not caller.is_admin or not caller.can_write:
