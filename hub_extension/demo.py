@@ -64,6 +64,7 @@ class HubDemo:
     spawner: str = "local"
     database_url: str | None = None  # an external PostgreSQL for the catalogue, else the embedded one
     extra_config: str = ""
+    service_args: Sequence[str] = ()  # more options for the scopehub service
     log_level: str = "INFO"
 
     def __post_init__(self) -> None:
@@ -89,7 +90,6 @@ class HubDemo:
     def prepare(self) -> None:
         """System accounts, the database, the config file: everything but the processes."""
         self.workdir.mkdir(parents=True, exist_ok=True)
-        os.chmod(self.workdir, 0o700)  # the config names the database and the launcher's admin token
         if self.spawner == "local":
             if os.geteuid() != 0:
                 raise SystemExit("hub-demo: the local process spawner runs each user as their own system "
@@ -109,6 +109,9 @@ class HubDemo:
             catalogue = catalogue_url.render_as_string(hide_password=False)
         else:
             catalogue = self.database_url
+        # Others may pass through the folder (the embedded PostgreSQL's own account must reach its data)
+        # but not list it; what is secret in it is readable by root alone.
+        os.chmod(self.workdir, 0o711)
         self.admin_token = self.admin_token or secrets.token_hex(32)
         config = self.workdir / "jupyterhub_config.py"
         config.write_text(self._config(hub_db, catalogue))
@@ -118,7 +121,8 @@ class HubDemo:
         bin_dir = Path(sys.executable).parent
         proxy = shutil.which("configurable-http-proxy") or str(_repo_node_bin() / "configurable-http-proxy")
         roots = list(self.import_roots)
-        service_args = [f"--ScopehubApp.import_roots={json.dumps(roots)}", f"--log-level={self.log_level}"]
+        service_args = [f"--ScopehubApp.import_roots={json.dumps(roots)}", f"--log-level={self.log_level}",
+                        *self.service_args]
         return f'''# Written by scopehub.hub_extension.demo: a throwaway hub for trying scopehub.
 from scopehub.hub_extension import configure
 
@@ -195,9 +199,7 @@ configure(
 
     def stop_hub(self, sig: int = signal.SIGTERM, timeout: float = 60) -> None:
         """Stop the hub process (it stops the service; users' servers and the proxy go on)."""
-        if self.proc is None:
-            return
-        if self.proc.poll() is None:
+        if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(sig)
             try:
                 self.proc.wait(timeout)

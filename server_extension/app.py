@@ -201,11 +201,18 @@ class ScopehubApp(ExtensionApp):
         if not url:
             embedded = EmbeddedPostgres(Path(self.data_dir) / "pgdata")
             url = embedded.start()
+            if self.mode == "hub-service":
+                embedded.require_private_socket()  # users' servers must not reach a trusting socket
         self.log.info("scopehub: catalogue database %s", redact(url))
         engine = create_engine(url, pool_size=self.database_threads)
         self._check_schema(engine)
         db = Database(engine, threads=self.database_threads)
         store = ManagedStore(Path(self.store_dir))
+        if self.mode == "hub-service":
+            # Users' servers may run on this machine under their own accounts: the store is the
+            # service's alone (what a user may read, they read through the API).
+            store.root.mkdir(parents=True, exist_ok=True)
+            os.chmod(store.root, 0o700)
         db.after_commit.append(lambda session: [store.remove(p) for p in session.info.get("remove_after_commit", [])])
         identity = self.identity_class.from_app(self, db)
         self.context = ScopehubContext(db=db, identity=identity, store=store, routes=api_routes(),

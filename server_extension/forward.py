@@ -69,6 +69,7 @@ class ServiceForwarder:
 class ForwardingHandler(ScopehubHandler):
     """Every verb of every API route, forwarded to the service as the server's owner."""
 
+    needs_caller = False  # the service finds the caller
     _body: asyncio.Queue[bytes | None] | None = None
     _upstream: asyncio.Task | None = None
 

@@ -25,7 +25,8 @@ class MeHandler(ScopehubHandler):
     async def get(self) -> None:
         caller = await self.get_caller()
         me = await self.call(lambda session, c: AccountManager().get_user(session, c, c.user_id))
-        me.update(scopes=list(caller.scopes), acting_as=caller.real_user_id is not None)
+        # Admin as this request is: in hub mode a token's custom:scopehub:admin makes its holder one.
+        me.update(is_admin=caller.is_admin, scopes=list(caller.scopes), acting_as=caller.real_user_id is not None)
         self.reply(me)
 
 

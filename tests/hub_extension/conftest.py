@@ -10,6 +10,7 @@ People and groups:
 - bob, dave: members of lab-a; erin: lab-a too, made group owner in scopehub.
 - carol: lab-b only (an outsider to lab-a).
 - frank: in the hub group ``guests``, which has only ``custom:scopehub:read``.
+- hank: in the hub group ``facility``, which has ``custom:scopehub:admin`` (no hub admin).
 - For the permission matrix, one hub group per level (``m-private`` ...) holding bob (the data's
   owner), dave (another member), erin (group owner) and gina (a member to give data to), and
   ``m-elsewhere`` (bob, erin, gina) to move data into. alice and carol are in none of them.
@@ -18,8 +19,11 @@ People and groups:
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 
@@ -27,12 +31,13 @@ from scopehub.hub_extension.demo import HubDemo, free_port
 
 from ..api_client import Api
 
-USERS = {"alice": True, "bob": False, "carol": False, "dave": False, "erin": False, "frank": False, "gina": False}
+USERS = {"alice": True, "bob": False, "carol": False, "dave": False, "erin": False, "frank": False, "gina": False,
+         "hank": False}
 LEVELS = ("private", "read-only", "read-annotate", "read-write")
-GROUPS = {"lab-a": ["alice", "bob", "dave", "erin"], "lab-b": ["carol"], "guests": ["frank"],
+GROUPS = {"lab-a": ["alice", "bob", "dave", "erin"], "lab-b": ["carol"], "guests": ["frank"], "facility": ["hank"],
           **{f"m-{level}": ["bob", "dave", "erin", "gina"] for level in LEVELS},
           "m-elsewhere": ["bob", "erin", "gina"]}
-WRITERS = [g for g in GROUPS if g != "guests"]
+WRITERS = [g for g in GROUPS if g not in ("guests", "facility")]
 
 
 @dataclass
@@ -68,10 +73,15 @@ def _require_root() -> None:
 
 
 @pytest.fixture(scope="session")
-def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
+def hub() -> Iterator[Hub]:
     _require_root()
-    demo = HubDemo(tmp_path_factory.mktemp("hub"), port=free_port(), users=USERS, groups=GROUPS,
-                   levels={}, readers=["guests"], writers=WRITERS, log_level="INFO")
+    # Not under pytest's tmp_path: pytest keeps that 0700, and the embedded PostgreSQL runs as its own
+    # system account, which must pass through every parent folder of its data.
+    workdir = Path(tempfile.mkdtemp(prefix="scopehub-hub-"))
+    demo = HubDemo(workdir, port=free_port(), users=USERS, groups=GROUPS,
+                   levels={}, readers=["guests"], writers=WRITERS, admins=["facility"], log_level="INFO",
+                   # Trust the hub's answer about a token for 5 s (60 by default): revocation tests stay short.
+                   service_args=["--HubOAuth.cache_max_age=5"])
     demo.prepare()
     demo.start()
     hub = Hub(demo)
@@ -90,3 +100,4 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
         yield hub
     finally:
         demo.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
