@@ -31,6 +31,7 @@ WHOLE_REPLY = 4 << 20
 STREAM_CHUNK = 1 << 20
 # Request-body chunks queued between tornado and the upstream request: backpressure beyond this.
 BODY_QUEUE = 8
+MAX_FORWARDED_BODY = 1 << 40
 
 
 class ServiceForwarder:
@@ -81,6 +82,9 @@ class ForwardingHandler(ScopehubHandler):
         await super().prepare()  # 401 without an identity, as every API route
         if self.request.method in ("POST", "PUT", "PATCH", "DELETE"):
             self._body = asyncio.Queue(BODY_QUEUE)
+            # The service enforces its own upload limit (and answers 413); this server must not cut
+            # a large upload short at jupyter_server's max_body_size first.
+            self.request.connection.set_max_body_size(MAX_FORWARDED_BODY)
         self._upstream = asyncio.ensure_future(self._forward())
 
     async def data_received(self, chunk: bytes) -> None:
@@ -99,9 +103,8 @@ class ForwardingHandler(ScopehubHandler):
         if query:
             url += "?" + query
         headers = self.forwarder.headers_for(self.request.headers)
+        # A body without Content-Length goes on chunked (aiohttp does that for a stream of unknown size).
         data = self._body_chunks() if self._body is not None else None
-        if data is not None and "Content-Length" not in headers:
-            headers["Transfer-Encoding"] = "chunked"
         try:
             async with self.forwarder.session.request(self.request.method, url, data=data, headers=headers,
                                                       allow_redirects=False) as reply:

@@ -100,4 +100,6 @@ def hub() -> Iterator[Hub]:
         yield hub
     finally:
         demo.stop()
+        # The hub's log (with the service's and users' servers') outlives the run, for whoever debugs it.
+        shutil.copy(demo.log_path, Path(tempfile.gettempdir()) / "scopehub-hub-tests.log")
         shutil.rmtree(workdir, ignore_errors=True)
