@@ -11,6 +11,7 @@ the API to the service. Everything it sets is ordinary JupyterHub configuration,
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -40,6 +41,8 @@ def configure(
     writers: Iterable[str] = (EVERYONE,),
     admins: Iterable[str] = (),
     managed: bool = True,
+    api_token: str | None = None,
+    public_url: str = "",
     service_args: Iterable[str] = (),
     service_environment: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
@@ -57,7 +60,11 @@ def configure(
       administer the catalogue.
     - ``managed``: the hub starts and stops the service (``python -m scopehub.hub_extension``).
       ``False`` registers a service that runs on its own at ``url`` (its own deployment on
-      Kubernetes): then give that process the same settings yourself.
+      Kubernetes, or a systemd unit), so that restarting the hub does not touch it: then give
+      ``api_token`` (a secret you make, e.g. ``openssl rand -hex 32``) and run the service with
+      the environment :func:`external_service_environment` returns.
+    - ``public_url``: the hub's public URL (``https://hub.example.org``); an external service needs it
+      to send browsers to the hub's login.
     - ``service_args``: more command-line options for the service, such as
       ``--ScopehubApp.import_roots=['/data']``; ``service_environment``: more environment.
     """
@@ -69,6 +76,11 @@ def configure(
         "oauth_no_confirm": True,  # the catalogue is part of the hub, not a third party
         "oauth_client_allowed_scopes": [READ, WRITE, ADMIN],
     }
+    if not managed:
+        if not api_token:
+            raise ValueError("an external scopehub service (managed=False) needs api_token")
+        service.update(api_token=api_token, oauth_client_id=f"service-{name}",
+                       oauth_redirect_uri=public_url.rstrip("/") + service_prefix + "oauth_callback")
     if managed:
         environment = {"SCOPEHUB_DATA_DIR": data_dir or _default_data_dir()}
         if database_url:
@@ -94,6 +106,34 @@ def configure(
         "SCOPEHUB_SERVICE_URL": url.rstrip("/") + service_prefix,
     }
     return service
+
+
+def external_service_environment(*, name: str = "scopehub", url: str = "http://127.0.0.1:10101",
+                                 api_token: str, hub_api_url: str = "http://127.0.0.1:8081/hub/api",
+                                 public_url: str = "", data_dir: str, database_url: str | None = None
+                                 ) -> dict[str, str]:
+    """The environment of an external service (``configure(managed=False)``), as the hub gives a managed one.
+
+    Run ``python -m scopehub.hub_extension`` with it (a Kubernetes deployment, a systemd unit).
+    """
+    prefix = f"/services/{name}/"
+    environment = {
+        "JUPYTERHUB_SERVICE_NAME": name,
+        "JUPYTERHUB_API_TOKEN": api_token,
+        "JUPYTERHUB_API_URL": hub_api_url,
+        "JUPYTERHUB_BASE_URL": "/",
+        "JUPYTERHUB_CLIENT_ID": f"service-{name}",
+        "JUPYTERHUB_SERVICE_URL": url,
+        "JUPYTERHUB_SERVICE_PREFIX": prefix,
+        "JUPYTERHUB_OAUTH_CALLBACK_URL": prefix + "oauth_callback",
+        "JUPYTERHUB_OAUTH_ACCESS_SCOPES": json.dumps([f"access:services!service={name}"]),
+        "JUPYTERHUB_OAUTH_CLIENT_ALLOWED_SCOPES": json.dumps([READ, WRITE, ADMIN]),
+        "JUPYTERHUB_HOST": public_url.rstrip("/"),
+        "SCOPEHUB_DATA_DIR": data_dir,
+    }
+    if database_url:
+        environment["SCOPEHUB_DATABASE_URL"] = database_url
+    return environment
 
 
 def _with_roles(roles: list[dict], name: str, readers: Iterable[str], writers: Iterable[str],

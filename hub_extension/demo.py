@@ -65,6 +65,9 @@ class HubDemo:
     database_url: str | None = None  # an external PostgreSQL for the catalogue, else the embedded one
     extra_config: str = ""
     service_args: Sequence[str] = ()  # more options for the scopehub service
+    # False: the launcher runs the service as its own process (as systemd or Kubernetes would), and the
+    # hub only routes to it, so restarting the hub leaves it alone.
+    managed_service: bool = True
     log_level: str = "INFO"
 
     def __post_init__(self) -> None:
@@ -74,7 +77,12 @@ class HubDemo:
         self.hub_port = free_port()
         self.proxy_api_port = free_port()
         self.admin_token = ""
+        self.service_token = ""
+        self.proxy_token = ""
         self.proc: subprocess.Popen[bytes] | None = None
+        self.service_proc: subprocess.Popen[bytes] | None = None
+        self.proxy_proc: subprocess.Popen[bytes] | None = None
+        self._catalogue_url = ""
         self._pg = None
         self._log = None
 
@@ -113,13 +121,15 @@ class HubDemo:
         # but not list it; what is secret in it is readable by root alone.
         os.chmod(self.workdir, 0o711)
         self.admin_token = self.admin_token or secrets.token_hex(32)
+        self.service_token = self.service_token or secrets.token_hex(32)
+        self.proxy_token = self.proxy_token or secrets.token_hex(32)
+        self._catalogue_url = catalogue
         config = self.workdir / "jupyterhub_config.py"
         config.write_text(self._config(hub_db, catalogue))
         os.chmod(config, 0o600)
 
     def _config(self, hub_db: str, catalogue_url: str) -> str:
         bin_dir = Path(sys.executable).parent
-        proxy = shutil.which("configurable-http-proxy") or str(_repo_node_bin() / "configurable-http-proxy")
         roots = list(self.import_roots)
         service_args = [f"--ScopehubApp.import_roots={json.dumps(roots)}", f"--log-level={self.log_level}",
                         *self.service_args]
@@ -130,14 +140,16 @@ c = get_config()  # noqa: F821
 c.JupyterHub.ip = "127.0.0.1"
 c.JupyterHub.port = {self.port}
 c.JupyterHub.hub_port = {self.hub_port}
+# The proxy runs on its own (the launcher starts it, as a deployment would), so that restarting the
+# hub interrupts nobody's traffic: a hub that starts its proxy kills it again when it restarts.
+c.ConfigurableHTTPProxy.should_start = False
 c.ConfigurableHTTPProxy.api_url = "http://127.0.0.1:{self.proxy_api_port}"
-c.ConfigurableHTTPProxy.command = [{proxy!r}]
+c.ConfigurableHTTPProxy.auth_token = {self.proxy_token!r}
 c.JupyterHub.db_url = {hub_db!r}
 c.JupyterHub.cookie_secret_file = {str(self.workdir / "jupyterhub_cookie_secret")!r}
 c.JupyterHub.log_level = {self.log_level!r}
-# Users' servers (and the proxy) keep running while the hub restarts.
+# Users' servers keep running while the hub restarts.
 c.JupyterHub.cleanup_servers = False
-c.JupyterHub.cleanup_proxy = False
 
 c.JupyterHub.authenticator_class = "dummy"
 c.Authenticator.allowed_users = {set(self.users)!r}
@@ -157,6 +169,9 @@ c.JupyterHub.load_roles = [{{"name": "demo-admin", "services": [{ADMIN_SERVICE!r
 configure(
     c,
     url="http://127.0.0.1:{self.service_port}",
+    managed={self.managed_service!r},
+    api_token={self.service_token if not self.managed_service else None!r},
+    public_url={self.url!r},
     data_dir={str(self.workdir / "scopehub-data")!r},
     database_url={catalogue_url!r},
     readers={list(self.readers)!r},
@@ -172,6 +187,10 @@ configure(
         """Start the hub (which starts the proxy and the service) and wait until both answer."""
         if self._pg is None and not (self.workdir / "jupyterhub_config.py").exists():
             self.prepare()
+        if self.proxy_proc is None:
+            self.start_proxy()
+        if not self.managed_service and self.service_proc is None:
+            self.start_service()
         self._log = open(self.log_path, "ab")  # noqa: SIM115 - the hub writes to it until stop()
         env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
         self.proc = subprocess.Popen(
@@ -192,7 +211,7 @@ configure(
                 # The service answers 401 without a token once it is up (the proxy says 503 before).
                 if hub.status_code == 200 and service.status_code == 401:
                     return
-            except requests.ConnectionError:
+            except requests.RequestException:  # not listening yet, or too busy starting to answer
                 pass
             time.sleep(0.25)
         raise RuntimeError(f"the hub or the scopehub service was not ready after {timeout:.0f} s\n{self.log_tail()}")
@@ -211,17 +230,61 @@ configure(
             self._log.close()
             self._log = None
 
+    def start_proxy(self) -> None:
+        """configurable-http-proxy, from the project's node_modules (npm ci) or the PATH."""
+        proxy = str(_repo_node_bin() / "configurable-http-proxy")
+        if not os.path.exists(proxy):
+            proxy = shutil.which("configurable-http-proxy") or "configurable-http-proxy"
+        hub = f"http://127.0.0.1:{self.hub_port}"
+        with open(self.workdir / "proxy.log", "ab") as log:
+            self.proxy_proc = subprocess.Popen(
+                [proxy, "--ip", "127.0.0.1", "--port", str(self.port), "--api-ip", "127.0.0.1",
+                 "--api-port", str(self.proxy_api_port), "--default-target", hub, "--error-target",
+                 f"{hub}/hub/error", "--log-level", "warn"],
+                env={**os.environ, "CONFIGPROXY_AUTH_TOKEN": self.proxy_token}, cwd=self.workdir,
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+    def start_service(self) -> None:
+        """Run the service as its own process (``managed_service=False``), with what the hub would give it."""
+        from .config import external_service_environment
+
+        env = {**os.environ, **external_service_environment(
+            url=f"http://127.0.0.1:{self.service_port}", api_token=self.service_token,
+            hub_api_url=f"http://127.0.0.1:{self.hub_port}/hub/api", public_url=self.url,
+            data_dir=str(self.workdir / "scopehub-data"), database_url=self._catalogue_url)}
+        roots = json.dumps(list(self.import_roots))
+        with open(self.workdir / "service.log", "ab") as log:  # the child keeps its own copy of the file
+            self.service_proc = subprocess.Popen(
+                [sys.executable, "-P", "-m", "scopehub.hub_extension", f"--ScopehubApp.import_roots={roots}",
+                 f"--log-level={self.log_level}", *self.service_args],
+                cwd=self.workdir, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True)
+
+    def stop_service(self, timeout: float = 30) -> None:
+        if self.service_proc is not None and self.service_proc.poll() is None:
+            self.service_proc.send_signal(signal.SIGTERM)
+            try:
+                self.service_proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.service_proc.kill()
+                self.service_proc.wait()
+        self.service_proc = None
+
     def stop(self) -> None:
         """Stop everything: users' servers, the hub, the service, the proxy, the database."""
         if self.proc is not None and self.proc.poll() is None:
-            for name in self.users:
-                try:
+            try:
+                for name in self.users:
                     self.hub_api("DELETE", f"users/{name}/server", ok=(202, 204, 400, 404))
-                except requests.RequestException:
-                    pass
-            self.wait_servers_stopped()
+                self.wait_servers_stopped()
+            except (requests.RequestException, RuntimeError) as exc:
+                print(f"hub-demo: stopping users' servers: {exc}", file=sys.stderr)
         self.stop_hub()
-        _stop_pid_file(self.workdir / "jupyterhub-proxy.pid")
+        self.stop_service()
+        if self.proxy_proc is not None:
+            self.proxy_proc.terminate()
+            self.proxy_proc.wait(30)
+            self.proxy_proc = None
         if self._pg is not None:
             self._pg.stop()
             self._pg = None
@@ -240,6 +303,8 @@ configure(
 
     def service_pid(self) -> int:
         """The pid of the running scopehub service process."""
+        if self.service_proc is not None:
+            return self.service_proc.pid
         for proc in _children(self.proc.pid if self.proc else 0):
             if "scopehub.hub_extension" in " ".join(proc["cmdline"]):
                 return proc["pid"]
@@ -316,17 +381,6 @@ def _children(pid: int) -> list[dict]:
         return [{"pid": p.pid, "cmdline": p.cmdline()} for p in psutil.Process(pid).children(recursive=True)]
     except psutil.Error:
         return []
-
-
-def _stop_pid_file(path: Path) -> None:
-    try:
-        pid = int(path.read_text().strip())
-    except (OSError, ValueError):
-        return
-    try:
-        os.kill(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        pass
 
 
 # ---- the command ----------------------------------------------------------------------------------

@@ -48,10 +48,10 @@ def _client(service_url: str, token: str) -> JupyterServerProcess:
 @pytest.fixture(scope="module")
 def rig() -> Iterator[Rig]:
     data_dir = tempfile.mkdtemp(prefix="scopehub-forward-")
-    with JupyterServerProcess([f"--ScopehubApp.data_dir={data_dir}", "--ScopehubApp.standalone_username=admin",
-                               f"--ScopehubApp.max_upload_size={UPLOAD_LIMIT}"]) as service:
-        with _client(service.url + "scopehub/", service.token) as client:
-            yield Rig(service, client)
+    service = JupyterServerProcess([f"--ScopehubApp.data_dir={data_dir}", "--ScopehubApp.standalone_username=admin",
+                                    f"--ScopehubApp.max_upload_size={UPLOAD_LIMIT}"])
+    with service, _client(service.url + "scopehub/", service.token) as client:
+        yield Rig(service, client)
 
 
 def _tiff(rows: int) -> bytes:
