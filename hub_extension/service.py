@@ -99,10 +99,6 @@ class ScopehubServiceApp(ServerApp):
     def initialize(self, argv=None, find_extensions: bool = True, new_httpserver: bool = True,
                    starter_extension=None) -> None:
         self.config.ScopehubApp.mode = "hub-service"
-        if "cache_max_age" not in self.config.HubOAuth:
-            # How long the hub's answer about a token (its user, groups, scopes) is trusted: a change of
-            # groups in the hub reaches the catalogue within this (JupyterHub's default is 300 s).
-            self.config.HubOAuth.cache_max_age = 60
         self.config.ScopehubApp.identity_class = "scopehub.hub_extension.identity.HubIdentity"
         super().initialize(argv, find_extensions=find_extensions, new_httpserver=new_httpserver,
                            starter_extension=starter_extension)

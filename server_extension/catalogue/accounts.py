@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from . import models as m
@@ -32,11 +33,13 @@ class AccountManager:
         """Find a user by name, creating it on first sight (standalone start, hub login)."""
         user = session.execute(sa.select(m.Experimenter).where(m.Experimenter.username == username)).scalar_one_or_none()
         if user is None:
-            user = m.Experimenter(username=username, display_name=display_name or username, email="",
-                                  is_admin=bool(admin))
-            session.add(user)
-            session.flush()
-        elif admin is not None and user.is_admin != admin:
+            # Several processes may see a new user at once (the server and `scopehub` commands, two
+            # first requests of a hub user): the first insert wins, the others find its row.
+            session.execute(pg_insert(m.Experimenter).values(
+                username=username, display_name=display_name or username, email="", is_admin=bool(admin))
+                .on_conflict_do_nothing(index_elements=["username"]))
+            user = session.execute(sa.select(m.Experimenter).where(m.Experimenter.username == username)).scalar_one()
+        if admin is not None and user.is_admin != admin:
             user.is_admin = admin
         return user
 

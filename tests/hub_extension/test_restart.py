@@ -79,12 +79,13 @@ def test_service_restart_while_users_work(hub: Hub) -> None:
     old = hub.demo.service_pid()
     os.kill(old, signal.SIGTERM)  # as an admin restarting it, or a crash
     try:
-        # The hub notices its managed service is gone and starts it again (it polls every 30 s).
+        # The old service finishes what it is doing and exits; the hub notices (it polls every 30 s)
+        # and starts it again.
+        _wait_for_new_service(hub.demo, old)
         _wait_until_ok(bob, "me", timeout=120)
         time.sleep(2)
     finally:
         worker.stop()
-    assert hub.demo.service_pid() != old
     # While it was down the user's server said so (502, as JSON); never an HTML page or a hang.
     assert worker.bad == [], worker.bad[:5]
     assert set(worker.statuses) <= {200, 502}, worker.statuses
@@ -102,12 +103,25 @@ def test_hub_restart_keeps_servers_and_catalogue(hub: Hub) -> None:
     old_service = hub.demo.service_pid()
     hub.demo.stop_hub()
     hub.demo.start()
+    _wait_for_new_service(hub.demo, old_service)
     # bob's server kept running through the restart (cleanup_servers = False) and still forwards.
     assert _wait_until_ok(bob, "me") < 60
     assert bob.ok("GET", "projects", params={"limit": 1000})["total"] == before
     assert bob.ok("GET", f"projects/{project['id']}")["name"] == project["name"]
     assert _server_pid("bob") == server_pid  # the same process: not restarted
     assert hub.demo.service_pid() != old_service  # a managed service restarts with its hub
+
+
+def _wait_for_new_service(demo: HubDemo, old: int, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if demo.service_pid() != old and not psutil.pid_exists(old):
+                return
+        except LookupError:  # between the old one's exit and the new one's start
+            pass
+        time.sleep(0.5)
+    raise AssertionError(f"no new scopehub service within {timeout} s")
 
 
 def _server_pid(user: str) -> int:
@@ -123,7 +137,10 @@ def external() -> Iterator[HubDemo]:
     _require_root()
     workdir = Path(tempfile.mkdtemp(prefix="scopehub-hubx-"))
     demo = HubDemo(workdir, port=free_port(), users={"alice": True, "bob": False}, groups={"lab-a": ["alice", "bob"]},
-                   levels={}, managed_service=False)
+                   levels={}, managed_service=False,
+                   # The hub's answers expire at once, so the hub's downtime outlasts them: what carries
+                   # users through is ScopehubHubOAuth.outage_grace.
+                   service_args=["--HubOAuth.cache_max_age=2"])
     demo.prepare()
     demo.start()
     try:
@@ -140,6 +157,7 @@ def test_hub_restart_does_not_touch_an_external_service(external: HubDemo) -> No
     bob = Api(external.start_server("bob") + "scopehub/api/v1/", token)
     direct = Api(external.api_url, token)
     project = bob.ok("POST", "projects", 201, json={"name": unique("external")})
+    unseen = external.token("bob", note="never used before the outage")
     service_pid = external.service_pid()
     worker = Worker(bob, ["me", f"projects/{project['id']}"])
     worker.start()
@@ -150,6 +168,8 @@ def test_hub_restart_does_not_touch_an_external_service(external: HubDemo) -> No
         # his token (for HubOAuth.cache_max_age), and neither needs the hub for anything else.
         time.sleep(5)
         assert bob.ok("GET", f"projects/{project['id']}")["name"] == project["name"]
+        # A token the hub never vouched for is not let in while nobody can check it.
+        assert Api(external.api_url, unseen).get("me").status_code != 200
     finally:
         external.start()
     time.sleep(2)
