@@ -63,6 +63,7 @@ class HubDemo:
     # (all as the hub's own account, for a quick try without root).
     spawner: str = "local"
     database_url: str | None = None  # an external PostgreSQL for the catalogue, else the embedded one
+    service_args: Sequence[str] = ()  # more options for the scopehub service (``--AdminPagesApp.page_size=10``)
     extra_config: str = ""
     log_level: str = "INFO"
 
@@ -76,6 +77,7 @@ class HubDemo:
         self.proc: subprocess.Popen[bytes] | None = None
         self._pg = None
         self._log = None
+        self.catalogue_url = ""  # the catalogue database's URL, once prepared
 
     # ---- set-up ---------------------------------------------------------------------------------
     @property
@@ -109,6 +111,7 @@ class HubDemo:
             catalogue = catalogue_url.render_as_string(hide_password=False)
         else:
             catalogue = self.database_url
+        self.catalogue_url = catalogue
         self.admin_token = self.admin_token or secrets.token_hex(32)
         config = self.workdir / "jupyterhub_config.py"
         config.write_text(self._config(hub_db, catalogue))
@@ -118,7 +121,8 @@ class HubDemo:
         bin_dir = Path(sys.executable).parent
         proxy = shutil.which("configurable-http-proxy") or str(_repo_node_bin() / "configurable-http-proxy")
         roots = list(self.import_roots)
-        service_args = [f"--ScopehubApp.import_roots={json.dumps(roots)}", f"--log-level={self.log_level}"]
+        service_args = [f"--ScopehubApp.import_roots={json.dumps(roots)}", f"--log-level={self.log_level}",
+                        *self.service_args]
         return f'''# Written by scopehub.hub_extension.demo: a throwaway hub for trying scopehub.
 from scopehub.hub_extension import configure
 
@@ -150,7 +154,7 @@ c.Spawner.start_timeout = 120
 c.JupyterHub.services = [{{"name": {ADMIN_SERVICE!r}, "api_token": {self.admin_token!r}}}]
 c.JupyterHub.load_roles = [{{"name": "demo-admin", "services": [{ADMIN_SERVICE!r}], "scopes": {ADMIN_SCOPES!r}}}]
 
-configure(
+service = configure(
     c,
     url="http://127.0.0.1:{self.service_port}",
     data_dir={str(self.workdir / "scopehub-data")!r},
@@ -160,6 +164,12 @@ configure(
     admins={list(self.admins)!r},
     service_args={service_args!r},
 )
+# JupyterHub 6 gives up (and exits) when a managed service is not up within 30 s; a busy machine (CI, a
+# test run beside others) can take longer to start a Jupyter server and upgrade an empty catalogue.
+from jupyterhub.services.service import Service  # noqa: E402
+
+if "timeout" in Service.class_trait_names():
+    service["timeout"] = 120
 {self.extra_config}
 '''
 
@@ -188,7 +198,7 @@ configure(
                 # The service answers 401 without a token once it is up (the proxy says 503 before).
                 if hub.status_code == 200 and service.status_code == 401:
                     return
-            except requests.ConnectionError:
+            except requests.RequestException:  # not listening yet, or too busy starting to answer in time
                 pass
             time.sleep(0.25)
         raise RuntimeError(f"the hub or the scopehub service was not ready after {timeout:.0f} s\n{self.log_tail()}")
