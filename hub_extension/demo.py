@@ -169,7 +169,7 @@ service = configure(
 from jupyterhub.services.service import Service  # noqa: E402
 
 if "timeout" in Service.class_trait_names():
-    service["timeout"] = 120
+    service["timeout"] = 300
 {self.extra_config}
 '''
 
@@ -222,12 +222,13 @@ if "timeout" in Service.class_trait_names():
     def stop(self) -> None:
         """Stop everything: users' servers, the hub, the service, the proxy, the database."""
         if self.proc is not None and self.proc.poll() is None:
-            for name in self.users:
-                try:
+            try:
+                for name in self.users:
                     self.hub_api("DELETE", f"users/{name}/server", ok=(202, 204, 400, 404))
-                except requests.RequestException:
-                    pass
-            self.wait_servers_stopped()
+                self.wait_servers_stopped()
+            except (requests.RequestException, RuntimeError, ValueError):
+                # A hub that never came up (or is going down) cannot be asked; the rest must still stop.
+                pass
         self.stop_hub()
         _stop_pid_file(self.workdir / "jupyterhub-proxy.pid")
         if self._pg is not None:

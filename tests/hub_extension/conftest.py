@@ -101,7 +101,8 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
                    service_args=[f"--AdminPagesApp.page_size={PAGE_SIZE}"])
     try:
         demo.prepare()
-        demo.start()
+        # Minutes, not seconds, on a machine busy with other test runs (the service's start was seen at 100 s).
+        demo.start(timeout=360)
         hub = Hub(demo)
         alice = hub.direct("alice")
         for name in ("bob", "dave", "erin", "gina", "carol", "frank"):

@@ -105,6 +105,14 @@ def test_a_browser_not_logged_in_goes_through_the_hub_login_and_back(hub: Hub) -
     assert html(r).select_one("tr[data-user=alice]")
 
 
+def test_logging_out_from_the_pages_logs_out_of_the_hub(hub: Hub) -> None:
+    browser = hub.browser("dave")
+    r = browser.get(hub.pages_url + "logout", timeout=30)
+    assert r.url.startswith(hub.demo.url + "hub/login"), [h.url for h in r.history]
+    again = browser.get(hub.pages_url + "groups", timeout=30)
+    assert again.url.startswith(hub.demo.url + "hub/login?next="), again.url
+
+
 def test_posting_without_the_xsrf_token_is_refused(hub: Hub, alice: requests.Session,
                                                    groups: dict[str, dict]) -> None:
     r = alice.post(hub.pages_url + f"groups/{groups['lab-b']['id']}", data={"level": "read-write"}, timeout=30)
