@@ -25,7 +25,7 @@ from scopehub.server_extension.catalogue.queries import ListQuery
 
 USERS, GROUPS, JOBS, IMAGES, AUDIT = 10_000, 100, 10_000, 100_000, 10_000
 LIMIT = 50
-# Seconds for one page's reads. An idle 2-core machine does each in 10-70 ms (run with -s to see); the
+# Seconds for one page's reads. A quiet 2-core machine does each in 10-50 ms (run with -s to see); the
 # budget leaves room for a machine busy with other test runs (seen 5-10 times slower), not for reading
 # whole tables per row shown.
 BUDGET = 2.0
