@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from .catalogue import schema
 from .database import Database, EmbeddedPostgres, create_engine, normalise_url, redact
 from .defaults import default_data_dir, default_database_url, default_username
 from .identity import Identity, StandaloneIdentity
+from .imports.pyramid_sizes import measure_in_background
 from .imports.service import ImportService
 from .store import ManagedStore
 
@@ -223,6 +225,9 @@ class ScopehubApp(ExtensionApp):
                                 self.import_roots, self.import_workers, self.max_upload_size, self.log)
         imports.recover()  # before any import runs: what a dead process left goes
         self.context.extras["imports"] = imports
+        # Images imported before pyramid sizes were recorded (revision 0004): measured once, off the start-up path.
+        threading.Thread(target=measure_in_background, args=(db, store.root, self.log), daemon=True,
+                         name="scopehub-pyramid-sizes").start()
         self.log.info("scopehub: %s", identity.describe())
 
     def _initialize_client(self) -> None:
