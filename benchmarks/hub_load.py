@@ -56,6 +56,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "benchmarks.md"
 SECTION = "## Hub under load"
 DATA_DIR = Path.home() / ".cache" / "scopehub-bench"
+RESULTS = DATA_DIR / "hub-load-results.json"
 GROUP = "load"
 ADMIN = "loadadmin"
 PROJECT, DATASET = "Load", "Slides"
@@ -356,7 +357,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                                                 args.round_seconds, args.connections, shifts, workdir)
         result["load_after"] = os.getloadavg()[0]
         result["minutes"] = (datetime.now(UTC) - result["started"]).total_seconds() / 60
-        (DATA_DIR / "hub-load-results.json").write_text(json.dumps(result, default=str, indent=1))
+        result["args"] = {k: getattr(args, k) for k in ("users", "seconds", "rounds", "round_seconds", "connections",
+                                                        "size", "priority")}
+        RESULTS.write_text(json.dumps(result, default=str, indent=1))
     finally:
         if demo is not None:
             demo.stop()
@@ -396,11 +399,12 @@ def section(r: dict[str, Any], command: str) -> str:
         f"| {x['round']} | {x['mode']} | {x['requests']:,} | {x['rps']:.1f} | {_ms(x['p50_ms'])} | {_ms(x['p99_ms'])} | "
         f"{x['errors']} |" for x in f["runs"])
     d, w = f["summary"]["direct"], f["summary"]["forwarded"]
-    cpu_d = sum(d["cpu"][p] for p in PARTS) / d["requests"]
-    cpu_w = sum(w["cpu"][p] for p in PARTS) / w["requests"]
+    cpu_d = sum(d["cpu"][p] for p in PARTS) / d["requests"] * 1e3  # ms
+    cpu_w = sum(w["cpu"][p] for p in PARTS) / w["requests"] * 1e3
     share_d = sum(d["cpu"][p] for p in PARTS) / d["seconds"]
     share_w = sum(w["cpu"][p] for p in PARTS) / w["seconds"]
     cpu_met = "meets" if cpu_d / cpu_w >= 0.90 else "**misses**"
+    svc_d, svc_w = (x["cpu"]["service"] / x["requests"] * 1e3 for x in (d, w))
     gen_core = b["cpu"]["load generator"] / b["wall"]
     wrk_core = (d["cpu"]["load generator"] + w["cpu"]["load generator"]) / (d["seconds"] + w["seconds"])
     met = "meets" if f["ratio"] >= 0.90 else "**misses**"
@@ -427,7 +431,7 @@ on a {os.cpu_count()}-core {platform.machine()} machine, Python {platform.python
 **{r['users']} users browsed at once, each through their own server, for {b['wall']:.0f} s: {kinds['all']['count']:,} requests,
 {kinds['all']['errors']} errors, p99 {_ms(kinds['all']['p99'])} ms (tiles {_ms(kinds['tile']['p99'])} ms). Forwarding through
 the users' servers kept {f['ratio']:.2f} of the direct tile throughput (target 0.90: it {met} it); counted in CPU
-per request, which does not depend on how much of the machine other work left, forwarded costs
+per request, which depends far less on how much of the machine other work left, forwarded costs
 {cpu_w:.1f} ms against {cpu_d:.1f} ms direct, a ratio of {cpu_d / cpu_w:.2f} (it {cpu_met} the target too).**
 Errors in the whole run, both phases: {errors}.
 
@@ -498,12 +502,15 @@ import workers, PostgreSQL's backends) over each phase, per request answered:
 {cpu}
 
 Everything runs on the same two cores, so a request's CPU anywhere is CPU the service does not get: on a
-saturated machine the forwarded throughput is at most the direct one times the ratio of CPU per request,
-all of these direct over all of these forwarded. Both routes pass the hub's proxy once (a user server
+saturated machine of its own, the forwarded throughput would be the direct one times the ratio of CPU per
+request, all of these direct over all of these forwarded. Both routes pass the hub's proxy once (a user server
 reaches the service at its own port, not through the proxy); the user servers' share is what forwarding
-costs. Most of it is what any request to a Jupyter server costs there (tornado, the hub's token check,
-JupyterHub's access log); the rest is the request to the service (aiohttp, keep-alive connections) and
-copying the reply.
+costs. Most of it is what any request to a Jupyter server costs there (tornado, jupyter_server's handler,
+the hub's token check); the rest is the request to the service (aiohttp, over keep-alive connections) and
+copying the reply. The service itself spent {svc_w:.1f} ms per forwarded tile against {svc_d:.1f} ms per direct one; a
+forwarded request reaches it over a user server's long-lived connection rather than through the proxy,
+which may account for some of that (it was not traced further). CPU time is itself inflated when other work contends for the cores (caches, and
+the hypervisor's steal), so compare the columns of one run rather than runs of different days.
 """
 
 
@@ -539,8 +546,15 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"run the hub's processes and the load generators at nice {PRIORITY} (and autogroup nice "
                              f"{PRIORITY}), so that other work on a shared machine takes less of the two cores")
     parser.add_argument("--write-docs", action="store_true", help=f"write the '{SECTION}' section of {DOC}")
+    parser.add_argument("--report-only", action="store_true",
+                        help=f"measure nothing: write the section again from the last run's {RESULTS.name}")
     args = parser.parse_args(argv)
-    result = run(args)
+    if args.report_only:
+        result = json.loads(RESULTS.read_text())
+        result["started"] = datetime.fromisoformat(result["started"])
+        args = argparse.Namespace(**{**vars(args), **result["args"]})
+    else:
+        result = run(args)
     defaults = {"users": 20, "seconds": 120, "rounds": 6, "round_seconds": 20, "connections": 8, "size": 8192}
     options = "".join(f" --{k.replace('_', '-')} {getattr(args, k):g}" for k, v in defaults.items()
                       if getattr(args, k) != v) + (" --priority" if args.priority else "")
