@@ -392,11 +392,13 @@ def section(r: dict[str, Any], command: str) -> str:
     b, f = r["browse"], r["forwarding"]
     kinds = b["kinds"]
     browse_rows = "\n".join(
-        f"| {'**all**' if k == 'all' else k} | {kinds[k]['count']:,} | {kinds[k]['rps']:.1f} | {_ms(kinds[k]['p50'])} | "
+        f"| {'**all**' if k == 'all' else k} | {kinds[k]['count']:,} | {kinds[k]['rps']:.1f} | "
+        f"{_ms(kinds[k]['p50'])} | "
         f"{_ms(kinds[k]['p95'])} | {_ms(kinds[k]['p99'])} | {_ms(kinds[k]['max'])} | {kinds[k]['errors']} |"
         for k in (*KINDS, "all"))
     round_rows = "\n".join(
-        f"| {x['round']} | {x['mode']} | {x['requests']:,} | {x['rps']:.1f} | {_ms(x['p50_ms'])} | {_ms(x['p99_ms'])} | "
+        f"| {x['round']} | {x['mode']} | {x['requests']:,} | {x['rps']:.1f} | {_ms(x['p50_ms'])} | "
+        f"{_ms(x['p99_ms'])} | "
         f"{x['errors']} |" for x in f["runs"])
     d, w = f["summary"]["direct"], f["summary"]["forwarded"]
     cpu_d = sum(d["cpu"][p] for p in PARTS) / d["requests"] * 1e3  # ms
@@ -413,9 +415,14 @@ def section(r: dict[str, Any], command: str) -> str:
                      ("B: tiles direct", d["cpu"], d["requests"], d["seconds"]),
                      ("B: tiles forwarded", w["cpu"], w["requests"], w["seconds"])])
     priority = ("\nThis run used `--priority`: the hub's processes (the hub, its proxy, the service, PostgreSQL, the "
-                f"users' servers) and the load generators ran at nice {PRIORITY} and autogroup nice {PRIORITY}, so that "
+                f"users' servers) and the load generators ran at nice {PRIORITY} and autogroup nice {PRIORITY}, "
+                "so that "
                 "other work on the machine took less of it." if r["priority"] else "")
-    examples = ("\n\nErrors seen (first ten):\n\n" + "\n".join(f"- `{e}`" for e in b["examples"])) if b["examples"] else ""
+    examples = ("\n\nErrors seen (first ten):\n\n" + "\n".join(f"- `{e}`" for e in b["examples"])
+                if b["examples"] else "")
+    ratios = f["round_ratios"]
+    per_round = f"{statistics.median(ratios):.2f} ({min(ratios):.2f}–{max(ratios):.2f})"
+    gen_ms = b["cpu"]["load generator"] / kinds["all"]["count"] * 1e3
     return f"""{SECTION}
 
 Produced by
@@ -424,19 +431,23 @@ Produced by
 {command}
 ```
 
-on a {os.cpu_count()}-core {platform.machine()} machine, Python {platform.python_version()}, {r['started']:%Y-%m-%d %H:%M} UTC,
+on a {os.cpu_count()}-core {platform.machine()} machine, Python {platform.python_version()},
+{r['started']:%Y-%m-%d %H:%M} UTC,
 {r['minutes']:.1f} minutes in all. The machine's 1-minute load average before → after was
-{r['load_before']:.1f} → {r['load_after']:.1f} (other work shared it; the "whole machine" rows below say how much).{priority}
+{r['load_before']:.1f} → {r['load_after']:.1f} (other work shared it; the "whole machine" rows below say how
+much).{priority}
 
-**{r['users']} users browsed at once, each through their own server, for {b['wall']:.0f} s: {kinds['all']['count']:,} requests,
-{kinds['all']['errors']} errors, p99 {_ms(kinds['all']['p99'])} ms (tiles {_ms(kinds['tile']['p99'])} ms). Forwarding through
+**{r['users']} users browsed at once, each through their own server, for {b['wall']:.0f} s:
+{kinds['all']['count']:,} requests, {kinds['all']['errors']} errors, p99 {_ms(kinds['all']['p99'])} ms
+(tiles {_ms(kinds['tile']['p99'])} ms). Forwarding through
 the users' servers kept {f['ratio']:.2f} of the direct tile throughput (target 0.90: it {met} it); counted in CPU
 per request, which depends far less on how much of the machine other work left, forwarded costs
 {cpu_w:.1f} ms against {cpu_d:.1f} ms direct, a ratio of {cpu_d / cpu_w:.2f} (it {cpu_met} the target too).**
 Errors in the whole run, both phases: {errors}.
 
 **The hub.** JupyterHub with the scopehub service, configurable-http-proxy and the embedded PostgreSQL
-(`scopehub.hub_extension.demo.HubDemo`), started in {r['hub_start_seconds']:.0f} s (after {r['prepare_seconds']:.0f} s making the system
+(`scopehub.hub_extension.demo.HubDemo`), started in {r['hub_start_seconds']:.0f} s
+(after {r['prepare_seconds']:.0f} s making the system
 accounts and starting PostgreSQL). {r['users']} users, `load01` to
 `load{r['users']:02d}`, in one hub group that a hub admin made read-annotate through the API. `load01` imported a
 generated {r['size']}² 4-channel uint16 pyramidal OME-TIFF ({r['file_mb']:.0f} MB, zlib, 512² tiles) by path, in
@@ -461,7 +472,7 @@ non-2xx answer, a reply of the wrong type, a connection error or a time-out (120
 {examples}
 
 The sessions run in one Python process (aiohttp, one connection pool per user, six connections each); it
-used {gen_core:.2f} of a core ({b['cpu']['load generator'] / kinds['all']['count'] * 1e3:.2f} ms CPU per request), so it was
+used {gen_core:.2f} of a core ({gen_ms:.2f} ms CPU per request), so it was
 not what limited the rate: the two cores were. Twenty people looking around this quickly ask for more
 tiles than two cores render ({kinds['tile']['rps']:.0f} tiles/s here, about what phase B's saturated runs reach), so
 requests queue, and the latencies above are mostly that queue: a viewport of twelve tiles at six at a
@@ -473,7 +484,8 @@ time waits for the tiles of every other viewer asked for just before.
 in one shuffled order, a new window each pass, each request with a user's token, the users taken in turn:
 **direct** to the service at `/services/scopehub/api/v1/` through the hub's proxy (as a browser reaches
 it), or **forwarded** through `/user/NAME/scopehub/api/v1/`, the next request through the next user's
-server. {f['connections']} connections keep both cores busy. The two take turns, {f['rounds']} rounds of {f['seconds']:.0f} s each (and 5 s
+server. {f['connections']} connections keep both cores busy. The two take turns, {f['rounds']} rounds of
+{f['seconds']:.0f} s each (and 5 s
 of each first, not counted), the order swapped every round, so that other load on the machine falls on both.
 
 | round | route | requests | req/s | p50 ms | p99 ms | errors |
@@ -483,7 +495,7 @@ of each first, not counted), the order swapped every round, so that other load o
 | | direct | forwarded | forwarded / direct |
 |---|---:|---:|---:|
 | tiles/s, all rounds | {d['rps']:.1f} | {w['rps']:.1f} | **{f['ratio']:.2f}** |
-| per-round ratios (median, min–max) | | | {statistics.median(f['round_ratios']):.2f} ({min(f['round_ratios']):.2f}–{max(f['round_ratios']):.2f}) |
+| per-round ratios (median, min–max) | | | {per_round} |
 | p50 / p99 ms (median of rounds) | {_ms(d['p50'])} / {_ms(d['p99'])} | {_ms(w['p50'])} / {_ms(w['p99'])} | |
 | errors (requests) | {d['errors']} ({d['requests']:,}) | {w['errors']} ({w['requests']:,}) | |
 | CPU ms per request, all processes below | {cpu_d:.1f} | {cpu_w:.1f} | **{cpu_d / cpu_w:.2f}** (direct / forwarded) |
@@ -509,7 +521,8 @@ costs. Most of it is what any request to a Jupyter server costs there (tornado, 
 the hub's token check); the rest is the request to the service (aiohttp, over keep-alive connections) and
 copying the reply. The service itself spent {svc_w:.1f} ms per forwarded tile against {svc_d:.1f} ms per direct one; a
 forwarded request reaches it over a user server's long-lived connection rather than through the proxy,
-which may account for some of that (it was not traced further). CPU time is itself inflated when other work contends for the cores (caches, and
+which may account for some of that (it was not traced further). CPU time is itself inflated when
+other work contends for the cores (caches, and
 the hypervisor's steal), so compare the columns of one run rather than runs of different days.
 """
 

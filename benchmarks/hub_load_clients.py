@@ -77,7 +77,7 @@ class Browser:
             async with http.get(self.api + path, allow_redirects=False) as reply:
                 body = await reply.read()
                 status, media = reply.status, reply.headers.get("Content-Type", "")
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiohttp.ClientError) as exc:
             rec.latencies[kind].append((time.perf_counter() - t0) * 1e3)
             rec.error(kind, f"{self.user} {path[:80]}: {exc!r}")
             return None
