@@ -15,7 +15,7 @@ PYTEST_ARGS ?=
 # jupyter refuses to run as root without this flag; we are root on CI and the dev machines.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: setup test demo demo-data hub-demo bench bench-pixels lint docs clean
+.PHONY: setup test demo demo-data hub-demo bench bench-pixels bench-hub lint docs clean
 
 setup: $(STAMP) $(NODE_STAMP)
 
@@ -62,12 +62,20 @@ hub-demo: setup
 bench: setup
 	$(PY) -m benchmarks.catalogue_scale
 	$(MAKE) bench-pixels
+	$(MAKE) bench-hub
 
 # Pixels against large_image and ome-zarr-py (made in .venv-peers/ on first run); the table goes to
 # docs/benchmarks.md. `make bench-pixels BENCH_ARGS=--quick` for an 8192² image and short loads.
 BENCH_ARGS ?=
 bench-pixels: setup
 	$(PY) -m benchmarks.pixels --write-docs $(BENCH_ARGS)
+
+# A real hub under load (needs root: each user's server runs as its own system account): 20 users
+# browsing at once through their own servers, then tiles direct against forwarded; the section goes to
+# docs/benchmarks.md. On a shared machine: `make bench-hub BENCH_HUB_ARGS=--priority`.
+BENCH_HUB_ARGS ?=
+bench-hub: setup
+	$(PY) -m benchmarks.hub_load --write-docs $(BENCH_HUB_ARGS)
 
 # The API reference is generated from the OpenAPI spec; tests/docs fails while it is stale.
 docs: setup
