@@ -5,16 +5,23 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-# The pinned pyenv interpreter the project is developed on; fall back to whatever 3.11/3 exists.
-PYTHON ?= $(or $(wildcard /root/.pyenv/versions/3.11.7/bin/python3),$(shell command -v python3.11),$(shell command -v python3))
+# Debian's Python 3.11 first: in hub mode each user's Jupyter server runs as that user's own system
+# account and must be able to run this venv's interpreter (pyenv's lives under /root, which others
+# cannot enter). Then the pyenv interpreter the project started on; then whatever 3.11/3 exists.
+PYTHON ?= $(or $(wildcard /usr/bin/python3.11),$(wildcard /root/.pyenv/versions/3.11.7/bin/python3),$(shell command -v python3.11),$(shell command -v python3))
+NODE_STAMP := node_modules/.package-lock.json
 SERVER_CONFIG := etc/jupyter/jupyter_server_config.d/scopehub.json
 PYTEST_ARGS ?=
 # jupyter refuses to run as root without this flag; we are root on CI and the dev machines.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: setup test demo demo-data bench bench-pixels lint docs clean
+.PHONY: setup test demo demo-data hub-demo bench bench-pixels bench-hub lint docs clean
 
-setup: $(STAMP)
+setup: $(STAMP) $(NODE_STAMP)
+
+# Node tools for the hub tests and demo (configurable-http-proxy), from package-lock.json.
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -50,15 +57,29 @@ demo-data: setup
 demo: setup demo-data
 	$(VENV)/bin/jupyter lab --ServerApp.ip=127.0.0.1 --no-browser $(ALLOW_ROOT)
 
+# A real JupyterHub on :8000 with scopehub as its service, users alice (admin), bob and carol (any
+# password), sample data owned by bob and carol; everything in ./hub-demo, stopped by Ctrl-C.
+HUB_PORT ?= 8000
+hub-demo: setup
+	$(PY) -m scopehub.hub_extension.demo --port $(HUB_PORT) --workdir hub-demo
+
 bench: setup
 	$(PY) -m benchmarks.catalogue_scale
 	$(MAKE) bench-pixels
+	$(MAKE) bench-hub
 
 # Pixels against large_image and ome-zarr-py (made in .venv-peers/ on first run); the table goes to
 # docs/benchmarks.md. `make bench-pixels BENCH_ARGS=--quick` for an 8192² image and short loads.
 BENCH_ARGS ?=
 bench-pixels: setup
 	$(PY) -m benchmarks.pixels --write-docs $(BENCH_ARGS)
+
+# A real hub under load (needs root: each user's server runs as its own system account): 20 users
+# browsing at once through their own servers, then tiles direct against forwarded; the section goes to
+# docs/benchmarks.md. On a shared machine: `make bench-hub BENCH_HUB_ARGS=--priority`.
+BENCH_HUB_ARGS ?=
+bench-hub: setup
+	$(PY) -m benchmarks.hub_load --write-docs $(BENCH_HUB_ARGS)
 
 # The API reference is generated from the OpenAPI spec; tests/docs fails while it is stale.
 docs: setup

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Bool, Int, List, Unicode, default, validate
+from traitlets import Bool, Enum, Int, List, Type, Unicode, default, validate
 
-from .api.routes import api_routes, url_patterns
+from .api.routes import API_PREFIX, api_routes, url_patterns
 from .catalogue import schema
 from .database import Database, EmbeddedPostgres, create_engine, normalise_url, redact
 from .defaults import default_data_dir, default_database_url, default_username
-from .identity import StandaloneIdentity
+from .identity import Identity, StandaloneIdentity
+from .imports.pyramid_sizes import measure_in_background
 from .imports.service import ImportService
 from .store import ManagedStore
 
@@ -29,6 +31,8 @@ class ScopehubContext:
     store: ManagedStore
     routes: list[tuple[str, type]]
     max_attachment_size: int
+    # Where the API lives under the server's base URL: ``scopehub/api/v1`` (``api/v1`` in the hub service).
+    api_prefix: str = API_PREFIX
     embedded: EmbeddedPostgres | None = None
     extras: dict[str, Any] = field(default_factory=dict)
 
@@ -43,6 +47,44 @@ class ScopehubApp(ExtensionApp):
     name = "scopehub"
     description = "An OMERO-style bioimage catalogue in JupyterLab."
     load_other_extensions = True
+
+    mode = Enum(
+        ["standalone", "hub-service", "hub-client"],
+        config=True,
+        help="""What this server is to the catalogue.
+
+        ``standalone`` (the default): it holds the catalogue itself (database and store), and the
+        Jupyter user is its admin. ``hub-service``: it is the JupyterHub service that holds the catalogue
+        for everyone (``python -m scopehub.hub_extension`` sets this; hub users are callers).
+        ``hub-client``: a hub user's own Jupyter server, which holds nothing and forwards
+        ``{base_url}scopehub/api/v1/`` to the service with the server's hub token, so that front-ends and
+        notebooks work alike in both modes. ``scopehub.hub_extension.configure`` sets it for user servers
+        through the ``SCOPEHUB_MODE`` environment variable, the default of this option.""",
+    )
+
+    @default("mode")
+    def _default_mode(self) -> str:
+        return os.environ.get("SCOPEHUB_MODE") or "standalone"
+
+    service_url = Unicode(
+        config=True,
+        help="""In ``hub-client`` mode: the hub service's root URL as user servers reach it, e.g.
+        ``http://127.0.0.1:10101/services/scopehub/`` (requests go to its ``api/v1/``). Default: the
+        ``SCOPEHUB_SERVICE_URL`` environment variable, which ``configure`` sets.""",
+    )
+
+    @default("service_url")
+    def _default_service_url(self) -> str:
+        return os.environ.get("SCOPEHUB_SERVICE_URL", "")
+
+    identity_class = Type(
+        default_value=StandaloneIdentity,
+        klass=Identity,
+        config=True,
+        help="""Who a request is: the class that turns an authenticated request into a catalogue caller.
+        ``StandaloneIdentity`` makes the Jupyter user the admin; the hub service uses
+        ``scopehub.hub_extension.identity.HubIdentity`` (hub users, groups and scopes).""",
+    )
 
     data_dir = Unicode(
         config=True,
@@ -148,27 +190,58 @@ class ScopehubApp(ExtensionApp):
         ones get 413. Uploads are streamed to the store's ``tmp/`` folder, never held in memory.""",
     )
 
+    @property
+    def api_prefix(self) -> str:
+        return "api/v1" if self.mode == "hub-service" else API_PREFIX
+
     def initialize_settings(self) -> None:
+        if self.mode == "hub-client":
+            self._initialize_client()
+            return
         embedded = None
         url = self.database_url
         if not url:
             embedded = EmbeddedPostgres(Path(self.data_dir) / "pgdata")
             url = embedded.start()
+            if self.mode == "hub-service":
+                embedded.require_private_socket()  # users' servers must not reach a trusting socket
         self.log.info("scopehub: catalogue database %s", redact(url))
         engine = create_engine(url, pool_size=self.database_threads)
         self._check_schema(engine)
         db = Database(engine, threads=self.database_threads)
         store = ManagedStore(Path(self.store_dir))
+        if self.mode == "hub-service":
+            # Users' servers may run on this machine under their own accounts: the store is the
+            # service's alone (what a user may read, they read through the API).
+            store.root.mkdir(parents=True, exist_ok=True)
+            os.chmod(store.root, 0o700)
         db.after_commit.append(lambda session: [store.remove(p) for p in session.info.get("remove_after_commit", [])])
-        identity = StandaloneIdentity(db, self.standalone_username)
+        identity = self.identity_class.from_app(self, db)
         self.context = ScopehubContext(db=db, identity=identity, store=store, routes=api_routes(),
-                                       max_attachment_size=self.max_attachment_size, embedded=embedded)
+                                       max_attachment_size=self.max_attachment_size, embedded=embedded,
+                                       api_prefix=self.api_prefix)
         self.settings.update({"scopehub": self.context})
         imports = ImportService(db, store.root, normalise_url(url).render_as_string(hide_password=False),
                                 self.import_roots, self.import_workers, self.max_upload_size, self.log)
         imports.recover()  # before any import runs: what a dead process left goes
         self.context.extras["imports"] = imports
-        self.log.info("scopehub: standalone mode, Jupyter user is catalogue admin %r", self.standalone_username)
+        # Images imported before pyramid sizes were recorded (revision 0004): measured once, off the start-up path.
+        threading.Thread(target=measure_in_background, args=(db, store.root, self.log), daemon=True,
+                         name="scopehub-pyramid-sizes").start()
+        self.log.info("scopehub: %s", identity.describe())
+
+    def _initialize_client(self) -> None:
+        from .forward import ServiceForwarder
+
+        if not self.service_url:
+            raise RuntimeError("scopehub in hub-client mode needs ScopehubApp.service_url (SCOPEHUB_SERVICE_URL)")
+        token = os.environ.get("JUPYTERHUB_API_TOKEN", "")
+        if not token:
+            raise RuntimeError("scopehub in hub-client mode runs in a hub user's server, which has "
+                               "JUPYTERHUB_API_TOKEN; it is not set")
+        self.forwarder = ServiceForwarder(self.service_url, token, self.log)
+        self.settings.update({"scopehub_forwarder": self.forwarder})
+        self.log.info("scopehub: hub client, forwarding %s to %s", API_PREFIX, self.forwarder.api_url)
 
     def _check_schema(self, engine) -> None:
         status = schema.status(engine)
@@ -181,9 +254,17 @@ class ScopehubApp(ExtensionApp):
         schema.upgrade(engine)
 
     def initialize_handlers(self) -> None:
-        self.handlers.extend(url_patterns(api_routes()))
+        if self.mode == "hub-client":
+            from .forward import ForwardingHandler
+
+            self.handlers.append((f"{API_PREFIX}(/.*)?", ForwardingHandler))
+            return
+        self.handlers.extend(url_patterns(api_routes(), self.api_prefix))
 
     async def stop_extension(self) -> None:
+        forwarder = getattr(self, "forwarder", None)
+        if forwarder is not None:
+            await forwarder.close()
         context = getattr(self, "context", None)
         if context is None:
             return

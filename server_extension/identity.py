@@ -1,11 +1,14 @@
 """Who a request is, as a catalogue caller.
 
-In standalone mode the Jupyter user is the catalogue's admin (one configured username). An admin
-may act as another user with the ``X-Scopehub-Act-As`` header, so that every multi-user rule can
-be exercised without a hub; each write made that way goes into the audit log.
+In standalone mode the Jupyter user is the catalogue's admin (one configured username). In the hub
+service, ``scopehub.hub_extension.identity.HubIdentity`` maps hub users instead. Either way an
+admin may act as another user with the ``X-Scopehub-Act-As`` header, so that every multi-user rule
+can be exercised without a hub; each write made that way goes into the audit log.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
@@ -16,13 +19,56 @@ from .catalogue.errors import BadRequest, Forbidden
 from .catalogue.permissions import Caller, load_caller
 from .database import Database
 
+if TYPE_CHECKING:
+    from .app import ScopehubApp
+
 READ_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
-class StandaloneIdentity:
+class Identity:
+    """Turns the user jupyter_server authenticated into a catalogue :class:`Caller`."""
+
+    mode = ""
+
+    @classmethod
+    def from_app(cls, app: ScopehubApp, db: Database) -> Identity:
+        """Build the identity from the extension's configuration."""
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        """One line for the server log."""
+        return self.mode
+
+    async def caller_for(self, jupyter_user: Any, act_as: str | None, method: str, path: str = "") -> Caller:
+        """The caller of one request; raise a ``CatalogueError`` to refuse it."""
+        raise NotImplementedError
+
+
+def act_as(session: Session, caller: Caller, who: str, method: str, path: str) -> Caller:
+    """An admin acting as another user (``X-Scopehub-Act-As``); writes go into the audit log."""
+    if not caller.is_admin:
+        raise Forbidden("only admins may act as another user")
+    if len(who) > 255:
+        raise BadRequest("X-Scopehub-Act-As names a user by id or username")
+    target = AccountManager().find_user(session, who)
+    acting = load_caller(session, target.id, real_user_id=caller.user_id, can_write=caller.can_write,
+                         scopes=caller.scopes)
+    if method not in READ_METHODS:
+        record(session, acting, "act_as", "user", target.id, {"method": method, "path": path})
+    return acting
+
+
+class StandaloneIdentity(Identity):
     """Maps every authenticated Jupyter request to the standalone admin user."""
 
     mode = "standalone"
+
+    @classmethod
+    def from_app(cls, app: ScopehubApp, db: Database) -> StandaloneIdentity:
+        return cls(db, app.standalone_username)
+
+    def describe(self) -> str:
+        return f"standalone mode, Jupyter user is catalogue admin {self.username!r}"
 
     def __init__(self, db: Database, username: str, default_group: str = "default"):
         self.db = db
@@ -47,16 +93,6 @@ class StandaloneIdentity:
     async def caller_for(self, jupyter_user, act_as: str | None, method: str, path: str = "") -> Caller:
         return await self.db.run(self._caller, act_as, method, path)
 
-    def _caller(self, session: Session, act_as: str | None, method: str, path: str) -> Caller:
+    def _caller(self, session: Session, who: str | None, method: str, path: str) -> Caller:
         caller = load_caller(session, self.user_id)
-        if not act_as:
-            return caller
-        if not caller.is_admin:
-            raise Forbidden("only admins may act as another user")
-        if len(act_as) > 255:
-            raise BadRequest("X-Scopehub-Act-As names a user by id or username")
-        target = AccountManager().find_user(session, act_as)
-        acting = load_caller(session, target.id, real_user_id=caller.user_id)
-        if method not in READ_METHODS:
-            record(session, acting, "act_as", "user", target.id, {"method": method, "path": path})
-        return acting
+        return act_as(session, caller, who, method, path) if who else caller

@@ -51,6 +51,8 @@ def path_id(text: str) -> int:
 class ScopehubHandler(ExtensionHandlerMixin, APIHandler):
     """Thin adapter from HTTP to the catalogue managers; every verb goes through :meth:`call`."""
 
+    needs_caller = True  # resolve the catalogue caller in prepare() (the hub client forwards instead)
+
     @property
     def scopehub(self):
         return self.settings["scopehub"]
@@ -61,11 +63,21 @@ class ScopehubHandler(ExtensionHandlerMixin, APIHandler):
             await super().prepare()
         except web.HTTPError as e:
             if e.status_code == 403 and getattr(self, "_jupyter_current_user", None) is None:
-                raise web.HTTPError(401, "authentication required") from None
+                raise self._no_identity() from None
             raise
         if getattr(self, "_jupyter_current_user", None) is None:
-            raise web.HTTPError(401, "authentication required")
+            raise self._no_identity()
         self.caller = None
+        if self.needs_caller:
+            # Who the caller is, and whether their token may write at all, is settled before any input
+            # is looked at: a read-only token gets 403 whatever it sends.
+            await self.get_caller()
+
+    def _no_identity(self) -> web.HTTPError:
+        # The hub service's identity provider says when a real token lacks access to the service (403);
+        # otherwise there is no identity at all (401).
+        refused = getattr(self, "_scopehub_refused", None)
+        return web.HTTPError(403, refused) if refused else web.HTTPError(401, "authentication required")
 
     def get_login_url(self) -> str:
         # Never a redirect to a login page from an API route.

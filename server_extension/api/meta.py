@@ -10,6 +10,10 @@ from . import schemas as s
 from .base import ScopehubHandler, operation
 
 
+HUB_SYNC_QUERY = {"type": "boolean", "default": True,
+                  "description": "false: leave out the membership changes the hub made (hub mode)."}
+
+
 class RootHandler(ScopehubHandler):
     @operation("Version, mode and current user", reply=s.RootOut)
     async def get(self) -> None:
@@ -25,7 +29,8 @@ class MeHandler(ScopehubHandler):
     async def get(self) -> None:
         caller = await self.get_caller()
         me = await self.call(lambda session, c: AccountManager().get_user(session, c, c.user_id))
-        me.update(scopes=list(caller.scopes), acting_as=caller.real_user_id is not None)
+        # Admin as this request is: in hub mode a token's custom:scopehub:admin makes its holder one.
+        me.update(is_admin=caller.is_admin, scopes=list(caller.scopes), acting_as=caller.real_user_id is not None)
         self.reply(me)
 
 
@@ -44,14 +49,16 @@ class SearchHandler(ScopehubHandler):
 
 
 class AuditHandler(ScopehubHandler):
-    @operation("The audit log of admin actions (admins)", reply=s.page_of(s.AuditOut), query=("offset", "limit"),
-               errors=(403,))
+    @operation("The audit log of admin actions (admins)", reply=s.page_of(s.AuditOut),
+               query=("offset", "limit", ("hub_sync", HUB_SYNC_QUERY)), errors=(403,))
     async def get(self) -> None:
+        """Newest first."""
         caller = await self.get_caller()
         if not caller.is_admin:
             raise Forbidden("only admins may read the audit log")
         query = self.list_query()
-        page = await self.scopehub.db.run(audit.entries, query)
+        hub_sync = self.bool_arg("hub_sync") if self.get_query_argument("hub_sync", "") else True
+        page = await self.scopehub.db.run(audit.entries, query, hub_sync=hub_sync)
         self.reply(page.as_reply())
 
 
@@ -60,7 +67,7 @@ class OpenAPIHandler(ScopehubHandler):
     async def get(self) -> None:
         from .openapi import openapi_spec
 
-        self.reply(openapi_spec(self.scopehub.routes, self.settings.get("base_url", "/")))
+        self.reply(openapi_spec(self.scopehub.routes, self.settings.get("base_url", "/"), self.scopehub.api_prefix))
 
 
 def meta_handlers() -> list[tuple[str, type]]:

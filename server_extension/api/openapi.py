@@ -69,7 +69,8 @@ def _reply_model(handler, reply) -> type[BaseModel] | None:
     return reply
 
 
-def openapi_spec(routes: list[tuple[str, type]], base_url: str = "/") -> dict[str, Any]:
+def openapi_spec(routes: list[tuple[str, type]], base_url: str = "/",
+                 api_prefix: str = "scopehub/api/v1") -> dict[str, Any]:
     models: dict[str, type[BaseModel]] = {}
     plan = []
     for pattern, handler in routes:
@@ -158,7 +159,7 @@ def openapi_spec(routes: list[tuple[str, type]], base_url: str = "/") -> dict[st
         "info": {"title": "scopehub", "version": "1",
                  "description": "OMERO-style bioimage catalogue: projects, datasets, images, annotations, "
                                 "groups and permissions."},
-        "servers": [{"url": base_url.rstrip("/") + "/scopehub/api/v1"}],
+        "servers": [{"url": base_url.rstrip("/") + "/" + api_prefix}],
         "security": [{"token": []}],
         "paths": paths,
         "components": {"schemas": components, "securitySchemes": {"token": {

@@ -265,6 +265,7 @@ class GroupOut(BaseModel):
     name: str
     description: str
     level: Level
+    hub_managed: bool = Field(False, description="A JupyterHub group: its members follow the hub.")
     version: int
     created: str
     role: Role | None
@@ -309,11 +310,14 @@ class WellOut(BaseModel):
 class AuditOut(BaseModel):
     id: int
     time: str
-    actor_id: int | None
+    actor_id: int | None = Field(description="Who made the change (the admin, when acting as someone else).")
+    actor: str | None = Field(description="Their username (null once the user is deleted).")
     acting_as_id: int | None
+    acting_as: str | None
     action: str
     target_type: str
     target_id: int | None
+    target_name: str | None = Field(description="The target's name or username, while it exists.")
     details: dict
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from . import models as m
@@ -32,11 +33,13 @@ class AccountManager:
         """Find a user by name, creating it on first sight (standalone start, hub login)."""
         user = session.execute(sa.select(m.Experimenter).where(m.Experimenter.username == username)).scalar_one_or_none()
         if user is None:
-            user = m.Experimenter(username=username, display_name=display_name or username, email="",
-                                  is_admin=bool(admin))
-            session.add(user)
-            session.flush()
-        elif admin is not None and user.is_admin != admin:
+            # Several processes may see a new user at once (the server and `scopehub` commands, two
+            # first requests of a hub user): the first insert wins, the others find its row.
+            session.execute(pg_insert(m.Experimenter).values(
+                username=username, display_name=display_name or username, email="", is_admin=bool(admin))
+                .on_conflict_do_nothing(index_elements=["username"]))
+            user = session.execute(sa.select(m.Experimenter).where(m.Experimenter.username == username)).scalar_one()
+        if admin is not None and user.is_admin != admin:
             user.is_admin = admin
         return user
 
@@ -128,7 +131,7 @@ class AccountManager:
     # ---- groups --------------------------------------------------------------------------
     def _group_reply(self, session: Session, caller: Caller, group: m.Group, members: bool = False) -> dict:
         reply = {"id": group.id, "name": group.name, "description": group.description, "level": group.level,
-                 "version": group.version, "created": group.created.isoformat(),
+                 "hub_managed": group.hub_managed, "version": group.version, "created": group.created.isoformat(),
                  "role": caller.role_in(group.id),
                  "can_edit": caller.can_write and (caller.is_admin or caller.role_in(group.id) == "owner")}
         if members:
@@ -154,8 +157,24 @@ class AccountManager:
         rows = session.execute(stmt.order_by(order).offset(query.offset).limit(query.limit)).scalars().all()
         return Page([self._group_reply(session, caller, g) for g in rows], query.offset, query.limit, total)
 
-    def get_group(self, session: Session, caller: Caller, group_id: int) -> dict:
-        return self._group_reply(session, caller, self.find_group(session, caller, group_id), members=True)
+    def get_group(self, session: Session, caller: Caller, group_id: int, members: bool = True) -> dict:
+        """The group; with every member unless ``members`` is false (page them with ``list_users(group=)``)."""
+        return self._group_reply(session, caller, self.find_group(session, caller, group_id), members=members)
+
+    def group_summaries(self, session: Session, caller: Caller, group_ids: list[int]) -> dict[int, dict]:
+        """Per group the caller may see: how many members it has, and its owners' usernames."""
+        ids = [gid for gid in group_ids if caller.is_admin or gid in caller.roles]
+        out: dict[int, dict] = {gid: {"members": 0, "owners": []} for gid in ids}
+        if not ids:
+            return out
+        rows = session.execute(
+            sa.select(m.Membership.group_id, sa.func.count(),
+                      sa.func.array_agg(m.Experimenter.username).filter(m.Membership.role == "owner"))
+            .join(m.Experimenter, m.Experimenter.id == m.Membership.user_id)
+            .where(m.Membership.group_id.in_(ids)).group_by(m.Membership.group_id))
+        for gid, members, owners in rows:
+            out[gid] = {"members": members, "owners": sorted(owners or [])}
+        return out
 
     def create_group(self, session: Session, caller: Caller, fields: dict[str, Any]) -> dict:
         self._require_admin(caller, "create groups")
@@ -192,6 +211,7 @@ class AccountManager:
         user = self.find_user(session, ident)
         membership = session.get(m.Membership, (group_id, user.id))
         if membership is None:
+            self._require_local_membership(session, group_id)
             session.add(m.Membership(group_id=group_id, user_id=user.id, role=role))
             if user.default_group_id is None:
                 user.default_group_id = group_id
@@ -208,12 +228,20 @@ class AccountManager:
         membership = session.get(m.Membership, (group_id, user.id))
         if membership is None:
             raise NotFound(f"user {user.username} is not a member of group {group_id}")
+        self._require_local_membership(session, group_id)
         session.delete(membership)
         if user.default_group_id == group_id:
             user.default_group_id = None
         record(session, caller, "remove_member", "group", group_id, {"user": user.username})
         session.flush()
         return self.get_group(session, caller, group_id)
+
+    def _require_local_membership(self, session: Session, group_id: int) -> None:
+        """Who is in a JupyterHub group is the hub's to say (its level and owners are ours)."""
+        group = session.get(m.Group, group_id)
+        if group is not None and group.hub_managed:
+            raise Conflict(f"group {group.name!r} is a JupyterHub group: add or remove its members in the hub; "
+                           "here you can make members owners or plain members")
 
     def _require_admin(self, caller: Caller, what: str) -> None:
         if not caller.is_admin or not caller.can_write:

@@ -84,6 +84,8 @@ class Group(Base):
     name: Mapped[str] = mapped_column(String(NAME_LENGTH), unique=True)
     description: Mapped[str] = mapped_column(Text, default="")
     level: Mapped[str] = mapped_column(String(16), default="read-only")
+    # A JupyterHub group (hub mode): its members follow the hub, its level and owners are scopehub's.
+    hub_managed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
     created: Mapped[dt.datetime] = mapped_column(server_default=func.now())
     modified: Mapped[dt.datetime] = mapped_column(server_default=func.now())
     version: Mapped[int] = mapped_column(Integer, default=1)
@@ -202,6 +204,15 @@ class Image(Named, Base):
     is_label: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
     # Samples interleaved as RGB(A) in the original (e.g. a brightfield JPEG or an H&E slide).
     is_rgb: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
+    # Bytes of the stored pyramid's files (their apparent sizes), measured when it was written; NULL until
+    # measured (images imported before revision 0004 are measured once from the store at start).
+    pyramid_bytes: Mapped[int | None] = mapped_column(BigInteger)
+
+
+# Storage use (the admin pages) read from these alone, never from the wide rows: per owner, and in total.
+Index("ix_images_owner_pyramid", Image.owner_id, postgresql_include=["pyramid_bytes"],
+      postgresql_where=Image.zarr_path.is_not(None))
+Index("ix_original_files_owner", OriginalFile.owner_id, postgresql_include=["size", "fileset_id"])
 
 
 class Channel(Base):

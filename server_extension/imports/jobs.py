@@ -108,9 +108,9 @@ class ImportJobManager:
 
     def describe(self, session: Session, jobs: list[m.ImportJob]) -> list[dict[str, Any]]:
         users = dict(session.execute(sa.select(m.Experimenter.id, m.Experimenter.username).where(
-            m.Experimenter.id.in_({j.owner_id for j in jobs}))).tuples().all()) if jobs else {}
+            m.Experimenter.id.in_({j.owner_id for j in jobs}))).all()) if jobs else {}
         groups = dict(session.execute(sa.select(m.Group.id, m.Group.name).where(
-            m.Group.id.in_({j.group_id for j in jobs}))).tuples().all()) if jobs else {}
+            m.Group.id.in_({j.group_id for j in jobs}))).all()) if jobs else {}
         image_ids = {i for j in jobs for i in j.image_ids}
         images = {i: (f, label) for i, f, label in session.execute(
             sa.select(m.Image.id, m.Image.fileset_id, m.Image.is_label).where(m.Image.id.in_(image_ids))).tuples()

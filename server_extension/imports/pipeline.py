@@ -40,6 +40,7 @@ from ..database import Database
 from ..store import safe_name
 from .jobs import ImportJobManager
 from .originals import CopiedFile, CopyFailed, copy_file, relative_names, text
+from .pyramid_sizes import tree_bytes
 from .roots import Candidate, ImportRoots, candidates, is_zarr_folder
 
 log = logging.getLogger(__name__)
@@ -328,6 +329,8 @@ class ImportPipeline:
                             image.info.is_label = True
                         pyramid = write_pyramid(image, destination, progress=report)
                         progress.end_image()
+                        # Measured here, where nothing else writes to it; the move to the store keeps it.
+                        pyramid.stored_bytes = tree_bytes(destination)
                         source.images.append((image.info, pyramid, destination))
             except CatalogueError as e:
                 raise Unreadable(_prefixed(source.shown, e.message)) from None
@@ -377,7 +380,7 @@ class ImportPipeline:
                     name = _image_name(request.get("name"), source, k, info, total_images, len(image_ids))
                     image = _image_row(info, pyramid, name, request.get("description") or info.description or "")
                     image.owner_id, image.group_id, image.fileset_id = caller.user_id, group_id, fileset.id
-                    image.zarr_path = pixels[n][k]
+                    image.zarr_path, image.pyramid_bytes = pixels[n][k], pyramid.stored_bytes
                     session.add(image)
                     session.flush()
                     session.add_all(_channel_rows(image.id, info, pyramid))
