@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Bool, Int, List, Unicode, default, validate
+from traitlets import Bool, Float, Int, List, Unicode, default, validate
 
 from .api.routes import api_routes, url_patterns
+from .caller_cache import CallerCache
 from .catalogue import schema
 from .database import Database, EmbeddedPostgres, create_engine, normalise_url, redact
 from .defaults import default_data_dir, default_database_url, default_username
@@ -107,6 +108,21 @@ class ScopehubApp(ExtensionApp):
     def _default_standalone_username(self) -> str:
         return default_username()
 
+    caller_cache_seconds = Float(
+        5.0,
+        config=True,
+        help="""How long a caller's admin flag, groups and roles are reused for reads (GET) before they are
+        read again, in seconds; 0 reads them for every request. Changes made through this server take
+        effect at once; changes made elsewhere (the ``scopehub`` command line, another server on the same
+        database) within this many seconds. Writes always read them afresh.""",
+    )
+
+    @validate("caller_cache_seconds")
+    def _valid_caller_cache(self, proposal):
+        if not 0 <= proposal["value"] <= 300:
+            raise ValueError("caller_cache_seconds must be between 0 and 300")
+        return proposal["value"]
+
     max_attachment_size = Int(
         100 * 1024 * 1024,
         config=True,
@@ -160,7 +176,9 @@ class ScopehubApp(ExtensionApp):
         db = Database(engine, threads=self.database_threads)
         store = ManagedStore(Path(self.store_dir))
         db.after_commit.append(lambda session: [store.remove(p) for p in session.info.get("remove_after_commit", [])])
-        identity = StandaloneIdentity(db, self.standalone_username)
+        callers = CallerCache(self.caller_cache_seconds)
+        callers.watch(db.sessions)
+        identity = StandaloneIdentity(db, self.standalone_username, callers=callers)
         self.context = ScopehubContext(db=db, identity=identity, store=store, routes=api_routes(),
                                        max_attachment_size=self.max_attachment_size, embedded=embedded)
         self.settings.update({"scopehub": self.context})

@@ -3,12 +3,18 @@
 In standalone mode the Jupyter user is the catalogue's admin (one configured username). An admin
 may act as another user with the ``X-Scopehub-Act-As`` header, so that every multi-user rule can
 be exercised without a hub; each write made that way goes into the audit log.
+
+Reads use a :class:`~.caller_cache.CallerCache` (a caller is read from the database once every few
+seconds, not once per tile); writes always read the caller afresh.
 """
 
 from __future__ import annotations
 
+import functools
+
 from sqlalchemy.orm import Session
 
+from .caller_cache import CallerCache
 from .catalogue import models as m
 from .catalogue.accounts import AccountManager
 from .catalogue.audit import record
@@ -24,10 +30,12 @@ class StandaloneIdentity:
 
     mode = "standalone"
 
-    def __init__(self, db: Database, username: str, default_group: str = "default"):
+    def __init__(self, db: Database, username: str, default_group: str = "default",
+                 callers: CallerCache | None = None):
         self.db = db
         self.username = username
         self.user_id = db.call(self._ensure_admin, default_group)
+        self.callers = callers  # None: every request reads its caller
 
     def _ensure_admin(self, session: Session, default_group: str) -> int:
         accounts = AccountManager()
@@ -45,7 +53,10 @@ class StandaloneIdentity:
         return user.id
 
     async def caller_for(self, jupyter_user, act_as: str | None, method: str, path: str = "") -> Caller:
-        return await self.db.run(self._caller, act_as, method, path)
+        load = functools.partial(self.db.run, self._caller, act_as, method, path)
+        if self.callers is None or method not in READ_METHODS:
+            return await load()  # a write: the caller as it is now, and its act-as audit record
+        return await self.callers.get_or_load((self.user_id, act_as or None), load)
 
     def _caller(self, session: Session, act_as: str | None, method: str, path: str) -> Caller:
         caller = load_caller(session, self.user_id)
