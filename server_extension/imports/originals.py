@@ -96,9 +96,11 @@ def copy_file(source: Path, destination: Path, client_path: str, name: str,
         size = 0
         try:
             # O_NOFOLLOW is not used: links were resolved and checked against the roots already.
+            buffer = memoryview(bytearray(CHUNK))  # one buffer: no 4 MB allocation (and page faults) per read
             with open(source, "rb", buffering=0) as src, open(destination, "xb", buffering=0) as out:
                 in_kernel = hasattr(os, "copy_file_range")
-                while chunk := src.read(CHUNK):
+                while n := src.readinto(buffer):
+                    chunk = buffer[:n]
                     digest.update(chunk)
                     # The bytes just hashed are in the page cache: the kernel copies them without a
                     # round trip through Python (a 2 GB file: 0.7 s instead of 3.3 s on ext4).
@@ -153,7 +155,8 @@ def _write_all(fd: int, data: bytes, offset: int) -> None:
 
 def sha256_of(path: Path) -> str:
     digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(CHUNK):
-            digest.update(chunk)
+    buffer = memoryview(bytearray(CHUNK))
+    with open(path, "rb", buffering=0) as f:
+        while n := f.readinto(buffer):
+            digest.update(buffer[:n])
     return digest.hexdigest()
