@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -163,6 +164,20 @@ class ScopehubApp(ExtensionApp):
         help="""Largest upload accepted by ``POST B/imports``, in bytes (the whole request body); larger
         ones get 413. Uploads are streamed to the store's ``tmp/`` folder, never held in memory.""",
     )
+
+    def get_default_logging_config(self) -> dict[str, Any]:
+        """traitlets' configuration, with this app's logger at ``log_level`` instead of DEBUG.
+
+        traitlets leaves the logger at DEBUG and filters at its handler, and jupyter_server logs every
+        successful request of an extension's handlers at debug level: each tile request built a log
+        record only for the handler to drop it. ``log_level`` (or ``logging_config``) still turns
+        debug output on.
+        """
+        config = super().get_default_logging_config()
+        logger = config.get("loggers", {}).get(self.__class__.__name__)
+        if logger is not None:
+            logger["level"] = logging.getLevelName(self.log_level)
+        return config
 
     def initialize_settings(self) -> None:
         embedded = None
