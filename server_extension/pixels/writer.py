@@ -298,7 +298,7 @@ class _ImageWriter:
                     if folder not in self._folders:
                         os.makedirs(folder, exist_ok=True)
                         self._folders.add(folder)
-                    with open(path, "wb", buffering=0) as f:
+                    with open(path, "wb") as f:
                         f.write(data)
         halved = halve(block, label=self.label) if builds_next else None
         return _Result(plane, level, y0, x0, written, halved, minmax)
