@@ -115,13 +115,13 @@ class ScopehubApp(ExtensionApp):
         help="""How long a caller's admin flag, groups and roles are reused for reads (GET) before they are
         read again, in seconds; 0 reads them for every request. Changes made through this server take
         effect at once; changes made elsewhere (the ``scopehub`` command line, another server on the same
-        database) within this many seconds. Writes always read them afresh.""",
+        database) within this many seconds (at most 3600). Writes always read them afresh.""",
     )
 
     @validate("caller_cache_seconds")
     def _valid_caller_cache(self, proposal):
-        if not 0 <= proposal["value"] <= 300:
-            raise ValueError("caller_cache_seconds must be between 0 and 300")
+        if not 0 <= proposal["value"] <= 3600:
+            raise ValueError("caller_cache_seconds must be between 0 and 3600")
         return proposal["value"]
 
     max_attachment_size = Int(

@@ -44,6 +44,12 @@ def test_membership_admin_flag_and_level_changes_take_effect_at_once(api: Api) -
     assert team.bob.get(path).status_code == 404
 
 
+def test_the_test_servers_keep_callers_for_an_hour(catalogue) -> None:
+    """A refused setting is logged, and the server carries on with the default (5 s): then a missed
+    invalidation could hide behind a short TTL in the other tests."""
+    assert "caller_cache_seconds" not in catalogue.server.log_text()
+
+
 def test_a_change_from_the_command_line_binds_writes_at_once(api: Api, catalogue) -> None:
     """Another process's change: reads may use the cached caller until it expires (an hour on this
     test server, 5 s by default), writes read the caller afresh."""
