@@ -37,6 +37,7 @@ class TiffSource:
     def __init__(self, path: Path):
         self.path = os.path.realpath(path)
         self._files: dict[str, tuple[int, int]] = {}
+        self._by_parent: dict[Any, tuple[int, int]] = {}  # tifffile.TiffFile (hashed by identity) -> _files entry
         self._lock = threading.Lock()
         self.fd, self.file_size = self._open(self.path)
         self.byteorder = "<"
@@ -59,11 +60,13 @@ class TiffSource:
 
     def descriptor(self, page: Any) -> tuple[int, int]:
         """(descriptor, size) of the file that holds ``page`` (a companion file is checked when first met)."""
-        path = os.path.realpath(page.parent.filehandle.path)
-        found = self._files.get(path)
+        parent = page.parent
+        found = self._by_parent.get(parent)  # every tile asks: look each file up once, not per tile
         if found is None:
+            path = os.path.realpath(parent.filehandle.path)
             with self._lock:
                 found = self._files.get(path) or self._open(path)
+                self._by_parent[parent] = found
         return found
 
     @property
@@ -77,6 +80,7 @@ class TiffSource:
         for fd, _ in self._files.values():
             os.close(fd)
         self._files.clear()
+        self._by_parent.clear()
 
 
 def open_tiff(path: Path, limits: ReaderLimits) -> SourceFile:

@@ -98,6 +98,7 @@ class TiffLevel(LazyArray):
             targets[free].append((i, n))
         self._targets = targets
         self._page_shape = [n for _, n in page_dims]
+        self._planes: dict[tuple[int, int, int], tuple[Any, int]] = {}
         self.rgb = keyframe.photometric in RGB_PHOTOMETRIC and self._samples >= 3
         # An RGB(A) page keeps red, green and blue; alpha is dropped.
         self._used_samples = 3 if self.rgb else self._samples
@@ -124,7 +125,13 @@ class TiffLevel(LazyArray):
     # -- index arithmetic ---------------------------------------------------------------------
 
     def _page_of(self, t: int, c: int, z: int) -> tuple[Any, int]:
-        """The page holding plane (t, c, z), and the sample within it."""
+        """The page holding plane (t, c, z), and the sample within it (worked out once per plane)."""
+        found = self._planes.get((t, c, z))
+        if found is None:
+            found = self._planes[(t, c, z)] = self._find_page(t, c, z)
+        return found
+
+    def _find_page(self, t: int, c: int, z: int) -> tuple[Any, int]:
         cpage, sample = divmod(c, self._used_samples)
         index = [0] * len(self._page_shape)
         for name, value in (("t", t), ("c", cpage), ("z", z)):
@@ -134,6 +141,10 @@ class TiffLevel(LazyArray):
         return self.pages[flat], sample
 
     def _read(self, t: range, c: range, z: range, y: range, x: range) -> np.ndarray:
+        if len(t) == len(c) == len(z) == 1:
+            inside = self._inside_one_segment(t[0], c[0], z[0], y, x)
+            if inside is not None:
+                return inside
         out = np.zeros((len(t), len(c), len(z), len(y), len(x)), self.dtype)
         for ti, tt in enumerate(t):
             for zi, zz in enumerate(z):
@@ -146,6 +157,32 @@ class TiffLevel(LazyArray):
                 for page, targets in by_page.values():
                     self._read_page(page, targets, out[ti, :, zi], y, x)
         return out
+
+    def _inside_one_segment(self, t: int, c: int, z: int, y: range, x: range) -> np.ndarray | None:
+        """(y, x) of one plane when it lies inside one tile or strip: the decoded segment itself, without
+        a zeroed buffer and a copy into it (the pyramid writer reads tile by tile). None otherwise."""
+        bh, bw = self._block
+        row, col = y.start // bh, x.start // bw
+        if (y.stop - 1) // bh != row or (x.stop - 1) // bw != col:
+            return None
+        page, sample = self._page_of(t, c, z)
+        if page is None:
+            return None  # the general path says which plane is missing
+        ncols = math.ceil(self.shape[4] / bw)
+        plane = sample if self._separate else 0
+        index = plane * math.ceil(self.shape[3] / bh) * ncols + row * ncols + col
+        offsets, counts = page.dataoffsets, page.databytecounts
+        if index >= len(offsets) or counts[index] == 0:
+            return None
+        tile = self._segment(page, index, offsets[index], counts[index])  # (depth, h, w, samples)
+        y0, x0 = row * bh, col * bw
+        if tile.shape[1] < y.stop - y0 or tile.shape[2] < x.stop - x0:
+            return None  # a short segment: the general path fills the rest with zeros
+        part = cast(tile[0, y.start - y0 : y.stop - y0, x.start - x0 : x.stop - x0, 0 if self._separate else sample],
+                    self.dtype)
+        if not part.flags.writeable:  # raw segments are views of the bytes read
+            part = part.copy()
+        return part[None, None, None]
 
     def _read_page(self, page: Any, targets: list[tuple[int, int]], out: np.ndarray, y: range, x: range) -> None:
         """Decode the segments of ``page`` that cover (y, x) into out[channel] for each (channel, sample)."""

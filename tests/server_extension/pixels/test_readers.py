@@ -213,6 +213,30 @@ def test_rgb_tiff(tmp_path: Path, planar: bool) -> None:
         np.testing.assert_array_equal(image.levels[0][0, 2, 0, 100:200, 7:9], data[100:200, 7:9, 2])
 
 
+@pytest.mark.parametrize("layout", ["tiles-zlib", "tiles-raw", "strips-raw", "planar-rgb-tiles", "contig-rgb-strips"])
+def test_regions_inside_one_segment_and_across(tmp_path: Path, layout: str) -> None:
+    """A region inside one tile or strip is the decoded segment itself (the writer's usual read); it
+    must equal the same region read across segments, at the edges too, and be a writable array."""
+    path = tmp_path / f"{layout}.tif"
+    if layout.endswith("rgb-tiles") or layout.endswith("rgb-strips"):
+        whole = np.moveaxis(sf.rgb_tiff(path, planar=layout.startswith("planar")), -1, 0)  # (c, y, x)
+    else:
+        tiles = {"tile": (64, 64)} if layout.startswith("tiles") else {"rowsperstrip": 24}
+        compression = "zlib" if layout.endswith("zlib") else None
+        whole = sf.plain_tiff(path, "uint16", (150, 170), compression=compression, **tiles)[None]
+    with open_source(path) as source:
+        level = source.images[0].levels[0]
+        by, bx = level.chunks[3], level.chunks[4]
+        h, w = level.shape[3], level.shape[4]
+        regions = [(0, by, 0, bx), (by, 2 * by, bx, 2 * bx), (3, by - 5, 7, bx - 1), (0, h, 0, w), (5, h - 3, 2, w - 9),
+                   ((h - 1) // by * by, h, (w - 1) // bx * bx, w)]  # the last segment, short at the edge
+        for c in range(level.shape[1]):
+            for y0, y1, x0, x1 in regions:
+                got = level[0, c, 0, y0:y1, x0:x1]
+                np.testing.assert_array_equal(got, whole[c, y0:y1, x0:x1], err_msg=f"c={c} y={y0}:{y1} x={x0}:{x1}")
+                got[...] = 0  # the caller's own array
+
+
 def test_svs_slide(tmp_path: Path) -> None:
     path = tmp_path / "slide.svs"
     data = sf.svs_like(path)
