@@ -113,7 +113,7 @@ def hub() -> Iterator[Hub]:
         demo.start(timeout=360)
         hub = Hub(demo)
         alice = hub.direct("alice")
-        for name in ("bob", "dave", "erin", "gina", "carol", "frank"):
+        for name in ("bob", "dave", "erin", "gina", "carol", "frank", "hank"):
             hub.direct(name).ok("GET", "me")  # first sight: the user and their groups join the catalogue
         groups = {g["name"]: g for g in alice.ok("GET", "groups", params={"limit": 1000})["items"]}
         # Group owners and levels are scopehub's business (membership is the hub's).
@@ -168,3 +168,33 @@ def carol_imports(hub: Hub) -> list[dict]:
         done.append(job)
     assert [j["status"] for j in done] == ["done", "done", "failed"], done
     return done
+
+
+# ---- a real Chromium, for the tests that look at pages (marker `browser`) ----
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "images"
+VIEWPORT = {"width": 1280, "height": 800}
+TIME_ZONE = "Europe/Paris"
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator:
+    if not CHROMIUM.exists():
+        pytest.skip("no /usr/bin/chromium: apt-get install chromium (.ci/run does)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def new_page(chromium):
+    # A time zone other than the machine's, so that the page's local times are visibly the browser's.
+    context = chromium.new_context(viewport=VIEWPORT, timezone_id=TIME_ZONE, locale="en-GB")
+    context.set_default_timeout(30_000)
+    return context.new_page()

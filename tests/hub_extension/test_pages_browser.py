@@ -10,44 +10,13 @@ from __future__ import annotations
 import datetime as dt
 import struct
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from .conftest import Hub
+from .conftest import SCREENSHOTS, TIME_ZONE, VIEWPORT, Hub, new_page
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "images"
-VIEWPORT = {"width": 1280, "height": 800}
-TIME_ZONE = "Europe/Paris"
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator:
-    if not CHROMIUM.exists():
-        pytest.skip("no /usr/bin/chromium: apt-get install chromium (.ci/run does)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
-def new_page(chromium):
-    # A time zone other than the machine's, so that the page's local times are visibly the browser's.
-    context = chromium.new_context(viewport=VIEWPORT, timezone_id=TIME_ZONE, locale="en-GB")
-    context.set_default_timeout(30_000)
-    return context.new_page()
-
 
 def log_in(page, hub: Hub, user: str, path: str) -> None:
     """Open an admin page, and log in through the hub's form when it sends us there."""
