@@ -1,7 +1,7 @@
 """rois and shapes
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 Create Date: 2026-11-29
 
 ROIs on images and their shapes, with a GiST index on (image, bounding box) for plane and viewport
