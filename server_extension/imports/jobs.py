@@ -117,7 +117,8 @@ class ImportJobManager:
         replies = []
         for job in jobs:
             request = job.request or {}
-            sources = list(request.get("paths", [])) or [u["name"] for u in request.get("uploads", [])]
+            sources = (list(request.get("paths", [])) or [u["name"] for u in request.get("uploads", [])]
+                       or ([f"write {request['write_id']}"] if request.get("write_id") else []))
             replies.append({
                 "id": job.id,
                 "status": job.status,
