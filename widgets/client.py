@@ -20,14 +20,15 @@ from .paging import PagedList
 from .provenance import images_read
 
 
-def connect(url: str | None = None, token: str | None = None) -> Hub:
+def connect(url: str | None = None, token: str | None = None, *, act_as: str | None = None) -> Hub:
     """Connect to scopehub: with no arguments, to the Jupyter server (or JupyterHub) this kernel runs
     in; else to ``url`` (a Jupyter server, a hub's scopehub service, or the API itself) with ``token``.
+    An admin may ``act_as`` another user (recorded in the audit log).
 
     Raises ``ConnectionFailed`` when no server is found or reachable, ``NotAuthenticated`` for a bad token.
     """
     endpoint = find_endpoint(url, token)
-    http = Http(endpoint.api_url, endpoint.token)
+    http = Http(endpoint.api_url, endpoint.token, act_as)
     info = http.get("")
     return Hub(endpoint, http, info)
 
@@ -40,6 +41,7 @@ class Hub:
         self.http = http
         self.info = info
         self._me: dict[str, Any] | None = None
+        self._closers: list[Any] = []  # what close() releases besides the HTTP session (the zarr file system)
 
     # ---- who and where ----------------------------------------------------------------------
     @property
@@ -164,6 +166,9 @@ class Hub:
                             provenance, None, parameters)  # type: ignore[return-value]
 
     def close(self) -> None:
+        """Release the connections (also done when the object is garbage)."""
+        for closer in self._closers:
+            closer()
         self.http.close()
 
     def __enter__(self) -> Hub:

@@ -20,7 +20,7 @@ RETRIES = 3
 class Http:
     """Requests to ``api_url`` (``.../scopehub/api/v1/``) with ``Authorization: token ...``."""
 
-    def __init__(self, api_url: str, token: str):
+    def __init__(self, api_url: str, token: str, act_as: str | None = None):
         self.api_url = api_url.rstrip("/") + "/"
         self.token = token
         self.session = requests.Session()
@@ -28,13 +28,20 @@ class Http:
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         self.session.headers["User-Agent"] = "scopehub-client"
-        if token:
-            self.session.headers["Authorization"] = f"token {token}"
+        self.session.headers.update(self.headers_for(token, act_as))
+        self.act_as = act_as
+
+    @staticmethod
+    def headers_for(token: str, act_as: str | None) -> dict[str, str]:
+        headers = {"Authorization": f"token {token}"} if token else {}
+        if act_as:
+            headers["X-Scopehub-Act-As"] = act_as  # an admin acting as another user
+        return headers
 
     @property
     def headers(self) -> dict[str, str]:
-        """The headers that authenticate a request (for other HTTP clients, such as fsspec's)."""
-        return {"Authorization": f"token {self.token}"} if self.token else {}
+        """The headers that say who a request is from (for other HTTP clients, such as fsspec's)."""
+        return self.headers_for(self.token, self.act_as)
 
     def url(self, path: str) -> str:
         return path if path.startswith(("http://", "https://")) else self.api_url + path.lstrip("/")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import threading
+import weakref
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +26,8 @@ _groups_lock = threading.Lock()
 
 
 def _filesystem(hub: Hub) -> Any:
-    """One fsspec HTTP file system per connection (its aiohttp session pools the connections)."""
+    """One fsspec HTTP file system per connection (its aiohttp session pools the connections); its
+    session is closed with the connection (``hub.close()``) or when the connection is garbage."""
     fs = getattr(hub, "_zarr_fs", None)
     if fs is None:
         import fsspec
@@ -33,7 +35,24 @@ def _filesystem(hub: Hub) -> Any:
         fs = fsspec.filesystem("http", asynchronous=True, skip_instance_cache=True,
                                client_kwargs={"headers": hub.http.headers})
         hub._zarr_fs = fs
+        hub._closers.append(weakref.finalize(hub, _close_filesystem, fs))
     return fs
+
+
+def _close_filesystem(fs: Any) -> None:
+    """Close the aiohttp session, which lives in zarr's event loop (fsspec only closes it for sync use)."""
+    session = getattr(fs, "_session", None)
+    if session is None or session.closed:
+        return
+    from fsspec.implementations.http import HTTPFileSystem
+
+    try:
+        from zarr.core.sync import _get_loop
+
+        loop = _get_loop()
+    except Exception:
+        loop = None
+    HTTPFileSystem.close_session(loop, session)
 
 
 def open_group(image: Image) -> zarr.Group:
@@ -47,12 +66,18 @@ def open_group(image: Image) -> zarr.Group:
     image._pixels()  # a clear error for an image without pixels, before any request
     with _groups_lock:
         store = FsspecStore(_filesystem(image._hub), path=image._hub.http.url(f"{image.path}/zarr"), read_only=True)
-        group = zarr.open_group(store=store, mode="r", zarr_format=3)
+        try:
+            group = zarr.open_group(store=store, mode="r", zarr_format=3)
+        except Exception:
+            # zarr only says "not found": ask the API why (gone, no longer visible), in its own words.
+            image._hub.http.get(image.path)
+            raise
         image._zarr_group = group
     return group
 
 
 def level_array(image: Image, level: int) -> zarr.Array:
+    image._pixels()
     levels = image.levels
     if not 0 <= level < len(levels):
         raise ValueError(f"image {image.id} has levels 0 to {len(levels) - 1}, not {level}")
