@@ -67,10 +67,14 @@ class ContainerManager:
                 .where(m.Roi.image_id.in_([r.id for r in rows]), policy.visible(m.Roi))
                 .group_by(m.Roi.image_id)
             ).tuples().all())
+        from .provenance import ProvenanceManager
+
+        with_provenance = ProvenanceManager().recorded(session, kind.name, [r.id for r in rows])
         items = []
         for row in rows:
             item = {"type": kind.name, **owned_fields(row, policy, users, groups),
-                    "name": row.name, "description": row.description}
+                    "name": row.name, "description": row.description,
+                    "has_provenance": row.id in with_provenance}
             if kind.child:
                 item["child_count"] = child_counts.get(row.id, 0)
             if kind.name == "image":
