@@ -10,7 +10,8 @@ from typing import Any
 
 __version__ = "0.1.0"
 _CLIENT = ("connect", "Hub", "ScopehubError", "BadRequest", "NotAuthenticated", "Forbidden", "NotFound", "Conflict",
-           "TooLarge", "Unreadable", "ConnectionFailed")
+           "TooLarge", "Unreadable", "ConnectionFailed", "Roi", "Rectangle", "Ellipse", "Point", "Line", "Polyline",
+           "Polygon", "Mask", "Label")
 __all__ = ["__version__", *_CLIENT]
 
 

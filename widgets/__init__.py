@@ -15,6 +15,8 @@ _LAZY = {
     "ScopehubError": ".errors", "BadRequest": ".errors", "NotAuthenticated": ".errors", "Forbidden": ".errors",
     "NotFound": ".errors", "Conflict": ".errors", "TooLarge": ".errors", "Unreadable": ".errors",
     "ConnectionFailed": ".errors",
+    "Roi": ".rois", "Rectangle": ".rois", "Ellipse": ".rois", "Point": ".rois", "Line": ".rois",
+    "Polyline": ".rois", "Polygon": ".rois", "Mask": ".rois", "Label": ".rois",
 }
 __all__ = sorted(_LAZY)
 

@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .annotations import Annotation
 from .connection import Endpoint, find_endpoint
@@ -18,6 +18,9 @@ from .http import Http
 from .objects import CLASSES, CatalogueObject, Dataset, Image, Plate, Project, Screen, wrap
 from .paging import PagedList
 from .provenance import images_read
+
+if TYPE_CHECKING:
+    from .rois import Roi
 
 
 def connect(url: str | None = None, token: str | None = None, *, act_as: str | None = None) -> Hub:
@@ -136,6 +139,12 @@ class Hub:
 
     def plate(self, plate_id: int) -> Plate:
         return self._get("plate", plate_id)  # type: ignore[return-value]
+
+    def roi(self, roi_id: int) -> Roi:
+        """The ROI with this id, with all its shapes."""
+        from .rois import Roi
+
+        return Roi(self, self.http.get(f"rois/{int(roi_id)}"))
 
     def write(self, write_id: int) -> dict[str, Any]:
         """A write (an image being saved from a client): its status and the commit's progress."""

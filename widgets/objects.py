@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
     from .client import Hub
     from .provenance import Provenance
+    from .rois import Roi
 
 
 def _time(text: str | None) -> dt.datetime | None:
@@ -341,6 +342,40 @@ class Image(CatalogueObject):
         from .display import image_from
 
         return image_from(self._hub.http.request("GET", f"{self.path}/thumbnail", params={"size": size}).content)
+
+    # ---- ROIs (rois.py) ---------------------------------------------------------------------
+    def rois(self, *, z: int | None = None, t: int | None = None, c: int | None = None,
+             region: tuple[float, float, float, float] | None = None, owner: int | str | None = None
+             ) -> PagedList[Roi]:
+        """The ROIs on this image you can see, a page at a time (``.to_pandas()``).
+
+        ``z``, ``t``, ``c``: only shapes on that plane or on every plane; ``region``: (x, y, width,
+        height) in full-resolution pixels, only shapes whose bounding box meets it; ``owner``: a user
+        id or ``"me"``. A listed ROI carries only its shapes that pass.
+        """
+        from .rois import list_rois
+
+        return list_rois(self, z=z, t=t, c=c, region=region, owner=owner)
+
+    def add_rois(self, rois: Any) -> list[int]:
+        """Draw ROIs: shapes (``scopehub.Rectangle(...)``, dicts), lists of shapes, or ``{"name", "shapes"}``
+        dicts; in bulk, all or nothing. Returns the new ROIs' ids."""
+        from .rois import add_rois
+
+        return add_rois(self, rois)
+
+    def add_labels(self, labels: Any, **options: Any) -> dict[int, int]:
+        """One ROI per label of a 2-D integer label array (a mask over its bounding box); {label: ROI id}.
+        Options: ``z``, ``t``, ``c``, ``background`` (0), ``name`` (``"label {label}"``), colours."""
+        from .rois import add_labels
+
+        return add_labels(self, labels, **options)
+
+    def delete_rois(self, rois: Any) -> int:
+        """Delete ROIs of this image (``Roi`` objects or ids, e.g. ``image.rois(owner="me")``); how many."""
+        from .rois import delete_rois
+
+        return delete_rois(self, rois)
 
     def row(self) -> dict[str, Any]:
         row = super().row()

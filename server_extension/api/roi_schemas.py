@@ -7,10 +7,10 @@ OMERO's, in full-resolution pixels (``docs/developer/rois.md``).
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, NotRequired
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel, StringConstraints, model_validator, with_config
-from typing_extensions import NotRequired, TypedDict
+from typing_extensions import TypedDict
 
 from ..catalogue.models import NAME_LENGTH
 from ..catalogue.shapes import (

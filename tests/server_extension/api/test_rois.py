@@ -389,7 +389,8 @@ def test_patch_renames_and_replaces_shapes(api: Api) -> None:
     assert compact_shapes(api.ok("GET", f"images/{image}/rois", params={"format": "compact"}))[0]["coords"] == [
         0, 0, 5, 5]
     # A stale version is a conflict; bad shapes are a 400; neither changes anything.
-    for kwargs in ({"json": {"name": "stale", "version": 2}}, {"json": {"name": "stale"}, "headers": {"If-Match": "1"}}):
+    stale = ({"json": {"name": "stale", "version": 2}}, {"json": {"name": "stale"}, "headers": {"If-Match": "1"}})
+    for kwargs in stale:
         r = api.patch(f"rois/{roi}", **kwargs)
         assert (r.status_code, r.json()["error"]["code"]) == (409, "conflict"), r.text
     r = api.patch(f"rois/{roi}", json={"shapes": [{"type": "point", "x": 0}]})
