@@ -19,6 +19,7 @@ compact query shows which indexes answer it.
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import random
@@ -33,10 +34,11 @@ from typing import Any
 
 import requests
 import sqlalchemy as sa
-from scopehub.server_extension.catalogue.permissions import load_caller
-from scopehub.server_extension.catalogue.rois import COMPACT_WORK_MEM, RoiManager, ShapeQuery
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
+
+from scopehub.server_extension.catalogue.permissions import load_caller
+from scopehub.server_extension.catalogue.rois import COMPACT_WORK_MEM, RoiManager, ShapeQuery
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -90,7 +92,7 @@ class Bench:
 
     def bulk(self, image_id: int, shapes: list[dict]) -> dict[str, Any]:
         body = {"rois": [{"name": f"cell {i}", "shapes": [s]} for i, s in enumerate(shapes)]}
-        data = __import__("json").dumps(body).encode()
+        data = json.dumps(body).encode()
         t0 = time.perf_counter()
         r = self.call("POST", f"images/{image_id}/rois", data=data, headers={"Content-Type": "application/json"})
         wall = time.perf_counter() - t0
@@ -143,13 +145,13 @@ def main() -> None:
             server_args.append(f"--ScopehubApp.database_url={database_url}")
         server = stack.enter_context(JupyterServerProcess(server_args))
         bench = Bench(server.url + "scopehub/api/v1/", server.token)
-        catalogue = type("Catalogue", (), {"data_dir": data_dir, "database_url": database_url})()
-        engine = catalogue_engine(catalogue)
-        stack.callback(engine.dispose)
-
         # Neighbours first: the index must pick one image's shapes among others'.
         for k in range(2):
             neighbour = bench.image(f"neighbour {k}")
+            if k == 0:  # the server starts its database on the first request
+                catalogue = type("Catalogue", (), {"data_dir": data_dir, "database_url": database_url})()
+                engine = catalogue_engine(catalogue)
+                stack.callback(engine.dispose)
             bench.bulk(neighbour, [cell(rng) for _ in range(args.shapes // 2)])
         image = bench.image("20000 x 20000 slide")
         shapes = [cell(rng) for _ in range(args.shapes)]
