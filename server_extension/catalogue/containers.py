@@ -66,7 +66,7 @@ class ContainerManager:
                 sa.select(m.Roi.image_id, sa.func.count())
                 .where(m.Roi.image_id.in_([r.id for r in rows]), policy.visible(m.Roi))
                 .group_by(m.Roi.image_id)
-            ).tuples().all())
+            ).all())
         from .provenance import ProvenanceManager
 
         with_provenance = ProvenanceManager().recorded(session, kind.name, [r.id for r in rows])

@@ -167,7 +167,7 @@ class RoiManager:
         for row in session.execute(stmt.order_by(m.Shape.id)).scalars():
             shapes.setdefault(row.roi_id, []).append(describe(row))
         counts = dict(session.execute(sa.select(m.Shape.roi_id, sa.func.count()).where(m.Shape.roi_id.in_(roi_ids))
-                                      .group_by(m.Shape.roi_id)).tuples().all())
+                                      .group_by(m.Shape.roi_id)).all())
         return shapes, counts
 
     def list(self, session: Session, caller: Caller, image_id: int, query: ShapeQuery) -> Page:
