@@ -19,6 +19,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -27,7 +28,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy import false as sa_false
-from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 
 # Stable constraint names, so that migrations can refer to them.
@@ -352,6 +353,80 @@ class RenderingSettings(Base):
     modified: Mapped[dt.datetime] = mapped_column(server_default=func.now())
 
 
+SHAPE_TYPES = ("rectangle", "ellipse", "point", "line", "polyline", "polygon", "mask", "label")
+
+
+class Roi(Base):
+    """A region of interest on one image: a named set of shapes, owned by whoever drew it.
+
+    Its group is always its image's group (moving the image moves its ROIs). Unlike other owned
+    objects, ``owner_id`` and ``group_id`` have no foreign keys: the server stamps them from the caller
+    and the image, users and groups are never deleted, and each key would cost a lookup per ROI in a
+    bulk insert (a third of its time for 10^5 one-shape ROIs; docs/developer/rois.md).
+    """
+
+    __tablename__ = "rois"
+    __table_args__ = (
+        Index("ix_rois_group_owner", "group_id", "owner_id"),
+        # An image's ROIs in id order: the pages of GET B/images/{id}/rois.
+        Index("ix_rois_image", "image_id", "id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    image_id: Mapped[int] = mapped_column(ForeignKey("images.id", ondelete="CASCADE"))
+    owner_id: Mapped[int] = mapped_column(BigInteger)
+    group_id: Mapped[int] = mapped_column(BigInteger)
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH), default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    created: Mapped[dt.datetime] = mapped_column(server_default=func.now())
+    modified: Mapped[dt.datetime] = mapped_column(server_default=func.now())
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class Shape(Base):
+    """One shape of a ROI. ``docs/developer/rois.md`` describes the geometry encoding.
+
+    ``coords`` holds the type's numbers flat (a rectangle's x, y, width, height; a polygon's
+    x0, y0, x1, y1, ...); ``x_min`` .. ``y_max`` are its bounding box, which the GiST index
+    ``ix_shapes_image_bbox`` serves to viewport queries together with the image. ``image_id`` is the
+    ROI's image, copied here so that those queries need no join; it has no foreign key of its own
+    (the shape goes with its ROI, and its ROI with the image).
+    """
+
+    __tablename__ = "shapes"
+    __table_args__ = (
+        CheckConstraint(f"type IN {SHAPE_TYPES!r}", name="type"),
+        Index("ix_shapes_roi_id", "roi_id"),
+        # "Shapes of image I whose box meets this box": the range makes the image a GiST column
+        # without the btree_gist extension (which the embedded PostgreSQL lacks).
+        Index(
+            "ix_shapes_image_bbox",
+            text("int8range(image_id, image_id, '[]')"),
+            text("box(point(x_min, y_min), point(x_max, y_max))"),
+            postgresql_using="gist",
+        ),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    roi_id: Mapped[int] = mapped_column(ForeignKey("rois.id", ondelete="CASCADE"))
+    image_id: Mapped[int] = mapped_column(BigInteger)
+    type: Mapped[str] = mapped_column(String(16))
+    # The plane the shape is bound to; NULL: every z-section, time point or channel.
+    z: Mapped[int | None] = mapped_column(Integer)
+    t: Mapped[int | None] = mapped_column(Integer)
+    c: Mapped[int | None] = mapped_column(Integer)
+    coords: Mapped[list[float]] = mapped_column(ARRAY(Float))
+    # A mask's pixels: numpy.packbits of a row-major bool array of height x width.
+    bits: Mapped[bytes | None] = mapped_column(LargeBinary)
+    stroke_color: Mapped[str] = mapped_column(String(8))  # RRGGBBAA
+    fill_color: Mapped[str] = mapped_column(String(8))
+    stroke_width: Mapped[float] = mapped_column(Float)
+    text: Mapped[str] = mapped_column(Text, default="")
+    font_size: Mapped[float | None] = mapped_column(Float)
+    x_min: Mapped[float] = mapped_column(Float)
+    y_min: Mapped[float] = mapped_column(Float)
+    x_max: Mapped[float] = mapped_column(Float)
+    y_max: Mapped[float] = mapped_column(Float)
+
+
 IMPORT_STATES = ("queued", "running", "done", "failed")
 
 
@@ -392,3 +467,66 @@ class AuditEntry(Base):
     target_type: Mapped[str] = mapped_column(String(32), default="")
     target_id: Mapped[int | None] = mapped_column(BigInteger)
     details: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+
+
+WRITE_STATES = ("open", "committing", "done", "aborted", "failed")
+
+
+class ImageWrite(Owned, Base):
+    """An image being written from a client, chunk by chunk, before it becomes a catalogue image.
+
+    The chunks wait in ``<store>/tmp/write-<id>/``; ``POST B/writes/{id}/commit`` turns them into a
+    pyramid and an image row (as an import job), all or nothing. Open writes left alone expire.
+    """
+
+    __tablename__ = "image_writes"
+    __table_args__ = (
+        CheckConstraint(f"status IN {WRITE_STATES!r}", name="status"),
+        Index("ix_image_writes_group_owner", "group_id", "owner_id"),
+        Index("ix_image_writes_status", "status"),
+    )
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    dataset_id: Mapped[int | None] = mapped_column(ForeignKey("datasets.id", ondelete="SET NULL"))
+    # True when the image goes into a dataset: a dataset deleted meanwhile fails the commit.
+    to_dataset: Mapped[bool] = mapped_column(Boolean, default=False)
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    description: Mapped[str] = mapped_column(Text, default="")
+    # Level 0 as (t, c, z, y, x), and the pixel type (one of the stored types).
+    shape: Mapped[list[int]] = mapped_column(JSONB)
+    pixel_type: Mapped[str] = mapped_column(String(16))
+    # {"channels": [{"name", "color"}], "physical_size": {"x", "y", "z"}, "is_label": bool}
+    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSONB, default=dict)
+    # What the image was computed from, and how: recorded with the image when it is committed.
+    provenance: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("import_jobs.id", ondelete="SET NULL"))
+    image_id: Mapped[int | None] = mapped_column(ForeignKey("images.id", ondelete="SET NULL"))
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+PROVENANCE_TYPES = ("project", "dataset", "image", "screen", "plate")
+
+
+class Provenance(Base):
+    """How an object was made from a notebook or script: its inputs, code, parameters and packages."""
+
+    __tablename__ = "provenance"
+    __table_args__ = (
+        CheckConstraint(f"object_type IN {PROVENANCE_TYPES!r}", name="object_type"),
+        UniqueConstraint("object_type", "object_id", name="uq_provenance_object"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    object_type: Mapped[str] = mapped_column(String(16))
+    object_id: Mapped[int] = mapped_column(BigInteger)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("experimenters.id", ondelete="SET NULL"))
+    created: Mapped[dt.datetime] = mapped_column(server_default=func.now())
+    # [{"type": "image", "id": 12}], in the order given
+    inputs: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
+    # The notebook (path under the Jupyter root) or script, and the code of the cell that made it.
+    source: Mapped[str] = mapped_column(Text, default="")
+    code_sha256: Mapped[str] = mapped_column(String(64), default="")
+    code: Mapped[str | None] = mapped_column(Text)
+    parameters: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    # {"numpy": "2.4.0", ...}: the versions of the packages the kernel had loaded
+    packages: Mapped[dict[str, str]] = mapped_column(JSONB, default=dict)
+    # Python version, platform, client: what else the client said about where it ran
+    environment: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)

@@ -78,6 +78,13 @@ def test_every_python_block_runs_and_does_what_it_says(monkeypatch, fresh_server
     assert kinds == ["comment", "file", "map", "rating", "tag", "tag"]
     assert [t["value"] for t in ns["tags_in_set"]["items"]] == ["prophase"]
     assert ns["api"].get(ns["B"] + f"annotations/{ns['attachment']['id']}/file").content == ns["protocol"]
+    # ROIs: the API's bulk create and plane/viewport list, then the Python client
+    assert ns["made"]["shape_count"] == 2
+    assert [(r["name"], [s["type"] for s in r["shapes"]]) for r in ns["page"]["items"]] == [
+        ("nucleus 1", ["polygon"]), ("scale bar", ["line"])]
+    assert sorted(ns["table"]["name"]) == ["", "", "cell", "nucleus A"]
+    assert sorted(ns["by_label"]) == [1, 2] and ns["gone"] == 6
+    assert call("GET", f"images/{ns['first']}/rois")["total"] == 0
     # Searching
     found = ns["found"]
     assert found("stain=DAPI") == [("image", "HeLa_H2B-GFP_t001.ome.tif")]
