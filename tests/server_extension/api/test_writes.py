@@ -153,6 +153,8 @@ def test_chunks_are_checked_and_can_be_sent_again(api: Api) -> None:
     ({"physical_size": {"x": -1}}, "physical_size.x: Input should be greater than 0"),
     ({"dataset_id": 2**40}, "dataset 1099511627776 not found"),
     ({"provenance": {"inputs": [{"type": "image", "id": 2**40}]}}, "input image 1099511627776 not found"),
+    ({"provenance": {"parameters": {"a": [{"b\x00": 1}]}}}, "may not contain NUL"),  # jsonb cannot hold it
+    ({"provenance": {"environment": {"x": "\x00"}}}, "may not contain NUL"),
 ])
 def test_bad_writes_are_refused_before_any_pixel_is_sent(api: Api, body: dict, message: str) -> None:
     full = {"name": unique("bad"), "shape": [1, 1, 1, 10, 10], "dtype": "uint8", **body}
@@ -219,6 +221,8 @@ def test_provenance_of_other_objects_is_recorded_once(api: Api) -> None:
     assert r.status_code == 404 and "has no provenance" in r.json()["error"]["message"]
     body = {"source": "pipeline.py", "code": "print(1)", "parameters": {"n": 1}}
     assert team.bob.post(f"datasets/{made['id']}/provenance", json=body).status_code == 403
+    r = team.alice.post(f"datasets/{made['id']}/provenance", json={**body, "parameters": {"\x00": 1}})
+    assert r.status_code == 400 and "may not contain NUL" in r.json()["error"]["message"]
     recorded = team.alice.ok("POST", f"datasets/{made['id']}/provenance", 201, json=body)
     assert recorded["source"] == "pipeline.py" and recorded["user"]["username"] == team.alice.act_as
     assert team.alice.post(f"datasets/{made['id']}/provenance", json=body).status_code == 409
