@@ -118,7 +118,7 @@ class ImportJobManager:
             m.Group.id.in_({j.group_id for j in jobs}))).all()) if jobs else {}
         image_ids = {i for j in jobs for i in j.image_ids}
         images = {i: (f, label) for i, f, label in session.execute(
-            sa.select(m.Image.id, m.Image.fileset_id, m.Image.is_label).where(m.Image.id.in_(image_ids))).tuples()
+            sa.select(m.Image.id, m.Image.fileset_id, m.Image.is_label).where(m.Image.id.in_(image_ids))).all()
         } if image_ids else {}
         replies = []
         for job in jobs:
