@@ -12,6 +12,9 @@ PYTHON ?= $(or $(wildcard /usr/bin/python3.11),$(wildcard /root/.pyenv/versions/
 NODE_STAMP := node_modules/.package-lock.json
 SERVER_CONFIG := etc/jupyter/jupyter_server_config.d/scopehub.json
 PYTEST_ARGS ?=
+# Two workers (the tests wait on servers much of the time); all hub tests go to one of them (they share
+# one real hub and its system accounts). `make test TEST_WORKERS=0` runs in one process.
+TEST_WORKERS ?= 2
 # jupyter refuses to run as root without this flag; we are root on CI and the dev machines.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
@@ -45,7 +48,7 @@ $(STAMP): pyproject.toml $(SERVER_CONFIG) | $(PY)
 # Exit code 5 means "no tests collected", which is fine while the suite is being built.
 # SCOPEHUB_TEST_FORMATS=required: a missing part of the formats extra (or Java) fails its tests, never skips them.
 test: setup
-	@rc=0; SCOPEHUB_TEST_FORMATS=required $(PY) -m pytest tests $(PYTEST_ARGS) || rc=$$?; \
+	@rc=0; SCOPEHUB_TEST_FORMATS=required $(PY) -m pytest tests -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS) || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest: no tests collected (treated as success)"; rc=0; fi; \
 	exit $$rc
 

@@ -15,7 +15,6 @@ Everything lives in one working folder (``hub-demo/`` by default) and stops on C
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import pwd
 import secrets
@@ -131,10 +130,15 @@ class HubDemo:
         config.write_text(self._config(hub_db, catalogue))
         os.chmod(config, 0o600)
 
+    def service_import_roots(self) -> list[str]:
+        """The declared import roots, and the demo's samples folder (the sample data is imported by path)."""
+        return [*self.import_roots, str((self.workdir / "samples").resolve())]
+
     def _config(self, hub_db: str, catalogue_url: str) -> str:
         bin_dir = Path(sys.executable).parent
-        roots = list(self.import_roots)
-        service_args = [f"--ScopehubApp.import_roots={json.dumps(roots)}", f"--log-level={self.log_level}",
+        # One option per root: traitlets appends repeated options of a list trait.
+        roots = [f"--ScopehubApp.import_roots={root}" for root in self.service_import_roots()]
+        service_args = [*roots, f"--log-level={self.log_level}",
                         *self.service_args]
         return f'''# Written by scopehub.hub_extension.demo: a throwaway hub for trying scopehub.
 from scopehub.hub_extension import configure
@@ -261,10 +265,10 @@ if "timeout" in Service.class_trait_names():
             url=f"http://127.0.0.1:{self.service_port}", api_token=self.service_token,
             hub_api_url=f"http://127.0.0.1:{self.hub_port}/hub/api", public_url=self.url,
             data_dir=str(self.workdir / "scopehub-data"), database_url=self._catalogue_url)}
-        roots = json.dumps(list(self.import_roots))
+        roots = [f"--ScopehubApp.import_roots={root}" for root in self.service_import_roots()]
         with open(self.workdir / "service.log", "ab") as log:  # the child keeps its own copy of the file
             self.service_proc = subprocess.Popen(
-                [sys.executable, "-P", "-m", "scopehub.hub_extension", f"--ScopehubApp.import_roots={roots}",
+                [sys.executable, "-P", "-m", "scopehub.hub_extension", *roots,
                  f"--log-level={self.log_level}", *self.service_args],
                 cwd=self.workdir, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                 start_new_session=True)

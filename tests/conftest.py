@@ -56,3 +56,11 @@ def catalogue(request: pytest.FixtureRequest) -> Iterator[Catalogue]:
 def api(catalogue: Catalogue) -> Api:
     """The standalone admin's client (the Jupyter user); ``api.as_user(name)`` acts as others."""
     return Api(catalogue.api_base, catalogue.server.token)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (``make test``), every hub test runs on the same worker: they share one real
+    JupyterHub, and its users are system accounts that two hubs at once would fight over."""
+    for item in items:
+        if "hub_extension" in item.path.parts:
+            item.add_marker(pytest.mark.xdist_group("hub"))
