@@ -278,6 +278,9 @@ def _expire_in(tmp_path: Path, server_class) -> None:
             time.sleep(0.2)
         got = client.ok("GET", f"writes/{write['id']}")
         assert got["status"] == "aborted" and got["error"].startswith("expired: nothing was sent for")
-        assert not folder.exists()
+        # The same sweep removes the chunks just after it marks the write (a moment later on a busy machine).
+        while folder.exists():
+            assert time.monotonic() < deadline + 10, "the expired write's chunks stayed"
+            time.sleep(0.1)
         r = client.post(f"writes/{write['id']}/commit")
         assert r.status_code == 409 and "expired" in r.json()["error"]["message"]
