@@ -18,7 +18,7 @@ TEST_WORKERS ?= 2
 # jupyter refuses to run as root without this flag; we are root on CI and the dev machines.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: setup test demo demo-data hub-demo bench bench-pixels bench-hub lint docs clean
+.PHONY: setup test demo demo-data hub-demo bench bench-pixels bench-hub bench-client lint docs clean
 
 setup: $(STAMP) $(NODE_STAMP)
 
@@ -70,6 +70,7 @@ bench: setup
 	$(PY) -m benchmarks.catalogue_scale
 	$(MAKE) bench-pixels
 	$(MAKE) bench-hub
+	$(MAKE) bench-client
 
 # Pixels against large_image and ome-zarr-py (made in .venv-peers/ on first run); the table goes to
 # docs/benchmarks.md. `make bench-pixels BENCH_ARGS=--quick` for an 8192² image and short loads.
@@ -83,6 +84,10 @@ bench-pixels: setup
 BENCH_HUB_ARGS ?=
 bench-hub: setup
 	$(PY) -m benchmarks.hub_load --write-docs $(BENCH_HUB_ARGS)
+
+# The Python client's to_numpy against zarr-python on the same route; writes its section of docs/benchmarks.md.
+bench-client: setup
+	$(PY) -m benchmarks.client --write-docs $(BENCH_CLIENT_ARGS)
 
 # The API reference is generated from the OpenAPI spec; tests/docs fails while it is stale.
 docs: setup

@@ -2,6 +2,11 @@
 
 ``scopehub.connect()`` is the way in; the names below are imported on first use, so that
 ``import scopehub`` stays cheap.
+
+The public API, kept stable for the widgets built on it: ``connect`` and ``Hub`` (``client.py``); the
+objects ``Project``, ``Dataset``, ``Image``, ``Screen``, ``Plate``, ``Well`` (``objects.py``) and
+``PagedList``; ``find_endpoint`` and ``Endpoint`` (``connection.py``: where the API is and the token,
+without connecting); the exceptions (``errors.py``). Everything else is internal.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ _LAZY = {
     "Well": ".objects", "PagedList": ".paging", "Annotation": ".annotations", "Provenance": ".provenance",
     "ScopehubError": ".errors", "BadRequest": ".errors", "NotAuthenticated": ".errors", "Forbidden": ".errors",
     "NotFound": ".errors", "Conflict": ".errors", "TooLarge": ".errors", "Unreadable": ".errors",
-    "ConnectionFailed": ".errors",
+    "ConnectionFailed": ".errors", "Endpoint": ".connection", "find_endpoint": ".connection",
     "Roi": ".rois", "Rectangle": ".rois", "Ellipse": ".rois", "Point": ".rois", "Line": ".rois",
     "Polyline": ".rois", "Polygon": ".rois", "Mask": ".rois", "Label": ".rois",
 }

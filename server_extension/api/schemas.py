@@ -36,6 +36,8 @@ class Request(BaseModel):
 def _has_nul(value: Any) -> bool:
     if isinstance(value, str):
         return "\x00" in value
+    if isinstance(value, dict):  # free-form JSON (provenance's parameters): jsonb cannot hold NUL either
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
     return isinstance(value, list | tuple) and any(_has_nul(v) for v in value)
 
 

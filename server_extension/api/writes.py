@@ -117,7 +117,8 @@ class WriteOut(BaseModel):
 CHUNK_BODY = {"application/octet-stream": {"schema": {
     "type": "string", "format": "binary",
     "description": "The chunk's pixels, little-endian, row by row: 512 × 512 (less at the edges) × item size."}}}
-STATUS_QUERY = (("status", {"type": "string", "enum": list(WRITE_STATES), "description": "Only writes in this state."}),)
+STATUS_QUERY = (("status", {"type": "string", "enum": list(WRITE_STATES),
+                            "description": "Only writes in this state."}),)
 
 
 class WriteHandlerBase(ScopehubHandler):

@@ -135,6 +135,7 @@ class UploadedLevel(LazyArray):
                             y0, x0 = yi * CHUNK, xi * CHUNK
                             ys = slice(max(y.start, y0), min(y.stop, y0 + chunk.shape[0]))
                             xs = slice(max(x.start, x0), min(x.stop, x0 + chunk.shape[1]))
-                            out[ti, ci, zi, ys.start - y.start:ys.stop - y.start, xs.start - x.start:xs.stop - x.start] \
-                                = chunk[ys.start - y0:ys.stop - y0, xs.start - x0:xs.stop - x0]
+                            into = (ti, ci, zi, slice(ys.start - y.start, ys.stop - y.start),
+                                    slice(xs.start - x.start, xs.stop - x.start))
+                            out[into] = chunk[ys.start - y0:ys.stop - y0, xs.start - x0:xs.stop - x0]
         return out

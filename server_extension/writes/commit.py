@@ -43,7 +43,8 @@ def image_info(write: m.ImageWrite) -> ImageInfo:
     t, c, z, y, x = write.shape
     meta = write.metadata_ or {}
     physical = meta.get("physical_size") or {}
-    channels = [ChannelInfo(name=ch.get("name", ""), color=ch.get("color", "FFFFFF")) for ch in meta.get("channels", [])]
+    channels = [ChannelInfo(name=ch.get("name", ""), color=ch.get("color", "FFFFFF"))
+                for ch in meta.get("channels", [])]
     return ImageInfo(name=write.name, size_x=x, size_y=y, size_z=z, size_c=c, size_t=t, pixel_type=write.pixel_type,
                      physical_size_x=physical.get("x"), physical_size_y=physical.get("y"),
                      physical_size_z=physical.get("z"), description=write.description, channels=channels,

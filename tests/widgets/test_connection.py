@@ -78,7 +78,8 @@ def test_importing_scopehub_is_cheap() -> None:
     code = ("import sys, time; t = time.perf_counter(); import scopehub; took = time.perf_counter() - t; "
             "heavy = [m for m in ('requests', 'numpy', 'zarr', 'pandas', 'jupyter_server', 'sqlalchemy') "
             "if m in sys.modules]; print(took, heavy)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split(maxsplit=1)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.split(maxsplit=1)
     assert out[1].strip() == "[]"
     assert float(out[0]) < 0.5
     # And the client itself imports without the server.

@@ -153,3 +153,34 @@ def test_an_image_shows_its_thumbnail_and_key_facts(hub: scopehub.Hub, api: Api,
     assert "<td" in bare._repr_html_() and "none" in bare._repr_html_() and "data:image" not in bare._repr_html_()
     with pytest.raises(scopehub.NotFound, match="has no pixels"):
         bare.to_numpy()
+
+
+def test_a_dataset_of_many_images_pages_lazily(hub: scopehub.Hub, api: Api, stored, requests_made: list[str]) -> None:
+    """1,100 images (copies of one record, made in SQL for speed) in the default 500-item pages."""
+    import sqlalchemy as sa
+
+    from scopehub.server_extension.catalogue import models as m
+
+    dataset = hub.create_dataset(unique("many"), provenance=False)
+    template = api.ok("POST", "images", json={"name": "many-0000", "dataset_id": dataset.id})["id"]
+    columns = [c.name for c in m.Image.__table__.columns if c.name not in ("id", "name") and c.computed is None]
+    links = [c.name for c in m.DatasetImageLink.__table__.columns if c.name not in ("id", "child_id")]
+    with stored.engine.begin() as conn:
+        made = conn.execute(sa.text(
+            f"INSERT INTO images (name, {', '.join(columns)}) SELECT 'many-' || lpad(n::text, 4, '0'), "
+            f"{', '.join(columns)} FROM images, generate_series(1, 1099) AS n WHERE images.id = :id RETURNING id"),
+            {"id": template}).scalars().all()
+        conn.execute(sa.text(
+            f"INSERT INTO dataset_image_links (child_id, {', '.join(links)}) SELECT made.id, {', '.join(links)} "
+            f"FROM dataset_image_links, unnest(CAST(:made AS bigint[])) AS made(id) WHERE child_id = :id"),
+            {"id": template, "made": made})
+    requests_made.clear()
+    images = dataset.images()
+    assert requests_made == []
+    assert len(images) == 1100 and len(requests_made) == 1
+    assert images[1050].name == "many-1050" and len(requests_made) == 2 and "offset=1000" in requests_made[-1]
+    assert [i.name for i in images][::250] == [f"many-{n:04}" for n in range(0, 1100, 250)]
+    assert len(requests_made) == 4  # pages 0 and 1; page 2 was kept
+    assert [u for u in requests_made if "limit=500" in u] == requests_made[1:]
+    frame = images.to_pandas()
+    assert len(frame) == 1100 and frame.index.is_unique and len(requests_made) == 4

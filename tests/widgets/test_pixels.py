@@ -4,7 +4,6 @@ the values are the source's, and only what is asked for travels (a 100 GB image 
 from __future__ import annotations
 
 import datetime as dt
-import time
 import uuid
 
 import numpy as np
@@ -115,13 +114,11 @@ def test_a_100_gb_image_opens_at_once_and_reads_only_what_is_asked(catalogue, ap
         image = hub.image(made["id"])
         assert image.shape == shape and len(image.levels) == 10
         proxy.reset()
-        started = time.monotonic()
         lazy = image.to_dask()
-        opened = time.monotonic() - started
         assert lazy.shape == shape and lazy.nbytes == 2 * side * side > 100 * 10**9
-        # Opening read two small metadata files.
+        # Opening read two small metadata files, and nothing else.
         assert [path.split("/zarr/")[1] for _, path, _, _ in proxy.requests] == ["zarr.json", "0/zarr.json"]
-        assert opened < 2.0
+        assert proxy.bytes < 10_000
         proxy.reset()
         x0, y0 = 200 * chunk - 100, 200 * chunk - 50
         region = image.to_numpy(t=0, c=0, z=0, region=(x0, y0, 700, 300))

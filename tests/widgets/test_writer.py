@@ -106,7 +106,8 @@ def _client_script(api: Api, dataset_id: int, body: str) -> str:
     """) + textwrap.dedent(body)
 
 
-def _run_until_chunks_arrive(script: str, store: Path, env: dict[str, str] | None = None) -> tuple[subprocess.Popen, Path]:
+def _run_until_chunks_arrive(script: str, store: Path,
+                             env: dict[str, str] | None = None) -> tuple[subprocess.Popen, Path]:
     before = set((store / "tmp").glob("write-*"))
     proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, env={**os.environ, **(env or {})})
