@@ -10,18 +10,29 @@ STAMP := $(VENV)/.installed
 # cannot enter). Then the pyenv interpreter the project started on; then whatever 3.11/3 exists.
 PYTHON ?= $(or $(wildcard /usr/bin/python3.11),$(wildcard /root/.pyenv/versions/3.11.7/bin/python3),$(shell command -v python3.11),$(shell command -v python3))
 NODE_STAMP := node_modules/.package-lock.json
+WIDGET_BUNDLE := widgets/static/viewer.js
 SERVER_CONFIG := etc/jupyter/jupyter_server_config.d/scopehub.json
 PYTEST_ARGS ?=
 # jupyter refuses to run as root without this flag; we are root on CI and the dev machines.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: setup test demo demo-data hub-demo bench bench-pixels lint docs clean
+.PHONY: setup widgets test demo demo-data hub-demo bench bench-pixels bench-widgets lint docs clean
 
-setup: $(STAMP) $(NODE_STAMP)
+setup: $(STAMP) $(NODE_STAMP) $(WIDGET_BUNDLE)
 
-# Node tools for the hub tests and demo (configurable-http-proxy), from package-lock.json.
+# Node tools from package-lock.json: the hub's proxy (configurable-http-proxy) for the hub tests and
+# demo, esbuild and TypeScript for the widgets' front-end.
 $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
+
+# The widgets' front-end: type-checked, then bundled into widgets/static/ (committed, so that a pip
+# install needs no node; tests/widgets/test_bundle.py fails while it is stale).
+widgets: $(NODE_STAMP)
+	node_modules/.bin/tsc -p widgets/js
+	node widgets/js/build.mjs
+
+$(WIDGET_BUNDLE): $(wildcard widgets/js/*.ts widgets/js/*.css widgets/js/*.mjs) $(NODE_STAMP)
+	$(MAKE) widgets
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -69,6 +80,11 @@ BENCH_ARGS ?=
 bench-pixels: setup
 	$(PY) -m benchmarks.pixels --write-docs $(BENCH_ARGS)
 
+# The notebook widgets in real Chromium: first screen of tiles, panning, ROI overlay frame times; the
+# table goes to docs/benchmarks.md.
+bench-widgets: setup
+	$(PY) -m benchmarks.widgets --write-docs $(BENCH_ARGS)
+
 # The API reference is generated from the OpenAPI spec; tests/docs fails while it is stale.
 docs: setup
 	$(PY) docs/generate_api_reference.py
@@ -79,6 +95,7 @@ lint: setup
 	else \
 		echo "ruff is not installed in $(VENV) (pip install ruff); skipping lint"; \
 	fi
+	node_modules/.bin/tsc -p widgets/js
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache
