@@ -9,8 +9,8 @@ in ``api/v1/`` and a token. ``ApiConnection.discover()`` finds one from, in orde
 1. ``SCOPEHUB_API_URL`` (and ``SCOPEHUB_TOKEN``): set by hand, or by a test;
 2. hub mode: ``SCOPEHUB_SERVICE_URL`` and ``JUPYTERHUB_API_TOKEN``, which the hub gives every user
    server (``scopehub.hub_extension.configure``) and so every kernel;
-3. standalone: the Jupyter server that started this kernel (its ``jpserver-<pid>.json`` in the
-   runtime folder gives the URL and token).
+3. standalone: the Jupyter server that started this kernel (``JPY_PARENT_PID``; its
+   ``jpserver-<pid>.json`` in the runtime folder gives the URL and token).
 
 The notebook client (``scopehub.connect()``) is built elsewhere; ``as_connection`` accepts its
 objects too, as long as they say where the API is (``api_url`` or ``base_url``) and how to
@@ -50,10 +50,12 @@ class ApiConnection:
         return f"ApiConnection({self.api_url!r})"
 
     def request(self, method: str, path: str, *, query: str = "", params: dict[str, Any] | None = None,
-                json: Any = None, timeout: float = DEFAULT_TIMEOUT) -> requests.Response:
+                json: Any = None, data: bytes | None = None, headers: dict[str, str] | None = None,
+                timeout: float = DEFAULT_TIMEOUT) -> requests.Response:
         """``path`` is relative to the API (``images/3/render``); ``query`` an encoded query string."""
         url = self.api_url + path.lstrip("/") + (f"?{query}" if query else "")
-        return self.session.request(method, url, params=params, json=json, timeout=timeout, allow_redirects=False)
+        return self.session.request(method, url, params=params, json=json, data=data, headers=headers,
+                                    timeout=timeout, allow_redirects=False)
 
     def json(self, method: str, path: str, **kwargs: Any) -> Any:
         """A request that must succeed; its JSON reply (None for 204)."""
@@ -110,7 +112,8 @@ def _parent_server() -> dict[str, Any] | None:
     except ImportError:  # a kernel without jupyter_server installed beside it
         return None
     servers = list(list_running_servers())
-    parent = os.getppid()
+    # jupyter_client tells a kernel its server's pid; a kernel started some other way may still be its child.
+    parent = int(os.environ.get("JPY_PARENT_PID") or os.getppid())
     for server in servers:
         if server.get("pid") == parent:
             return server
