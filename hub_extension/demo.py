@@ -63,6 +63,7 @@ class HubDemo:
     # (all as the hub's own account, for a quick try without root).
     spawner: str = "local"
     database_url: str | None = None  # an external PostgreSQL for the catalogue, else the embedded one
+    service_args: Sequence[str] = ()  # more options for the scopehub service (``--AdminPagesApp.page_size=10``)
     extra_config: str = ""
     service_args: Sequence[str] = ()  # more options for the scopehub service
     # False: the launcher runs the service as its own process (as systemd or Kubernetes would), and the
@@ -85,6 +86,7 @@ class HubDemo:
         self._catalogue_url = ""
         self._pg = None
         self._log = None
+        self.catalogue_url = ""  # the catalogue database's URL, once prepared
 
     # ---- set-up ---------------------------------------------------------------------------------
     @property
@@ -120,6 +122,7 @@ class HubDemo:
         # Others may pass through the folder (the embedded PostgreSQL's own account must reach its data)
         # but not list it; what is secret in it is readable by root alone.
         os.chmod(self.workdir, 0o711)
+        self.catalogue_url = catalogue
         self.admin_token = self.admin_token or secrets.token_hex(32)
         self.service_token = self.service_token or secrets.token_hex(32)
         self.proxy_token = self.proxy_token or secrets.token_hex(32)
@@ -166,7 +169,7 @@ c.Spawner.start_timeout = 120
 c.JupyterHub.services = [{{"name": {ADMIN_SERVICE!r}, "api_token": {self.admin_token!r}}}]
 c.JupyterHub.load_roles = [{{"name": "demo-admin", "services": [{ADMIN_SERVICE!r}], "scopes": {ADMIN_SCOPES!r}}}]
 
-configure(
+service = configure(
     c,
     url="http://127.0.0.1:{self.service_port}",
     managed={self.managed_service!r},
@@ -179,6 +182,12 @@ configure(
     admins={list(self.admins)!r},
     service_args={service_args!r},
 )
+# JupyterHub 6 gives up (and exits) when a managed service is not up within 30 s; a busy machine (CI, a
+# test run beside others) can take longer to start a Jupyter server and upgrade an empty catalogue.
+from jupyterhub.services.service import Service  # noqa: E402
+
+if "timeout" in Service.class_trait_names():
+    service["timeout"] = 300
 {self.extra_config}
 '''
 

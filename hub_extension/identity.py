@@ -13,6 +13,7 @@ predates them and does not list them.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import threading
 from typing import TYPE_CHECKING, Any
@@ -21,6 +22,7 @@ from sqlalchemy.orm import Session
 from traitlets import Enum, Unicode
 from traitlets.config import LoggingConfigurable
 
+from ..server_extension.caller_cache import CallerCache
 from ..server_extension.catalogue.errors import Forbidden, NotAuthenticated, NotFound
 from ..server_extension.catalogue.permissions import Caller, load_caller
 from ..server_extension.database import Database
@@ -57,9 +59,11 @@ class HubIdentity(LoggingConfigurable, Identity):
         admin adds them to a group.""",
     )
 
-    def __init__(self, db: Database, service_name: str = "scopehub", **kwargs: Any):
+    def __init__(self, db: Database, service_name: str = "scopehub", callers: CallerCache | None = None,
+                 **kwargs: Any):
         super().__init__(**kwargs)
         self.db = db
+        self.callers = callers  # reads of a known, unchanged account reuse its caller for a few seconds
         self.sync = HubAccountSync(new_group_level=self.new_group_level, everyone_group=self.everyone_group)
         self.service_name = service_name
         # username -> (what the hub said last, user id): the sync's writes happen only on a change.
@@ -67,8 +71,8 @@ class HubIdentity(LoggingConfigurable, Identity):
         self._lock = threading.Lock()
 
     @classmethod
-    def from_app(cls, app: ScopehubApp, db: Database) -> HubIdentity:
-        return cls(db, os.environ.get("JUPYTERHUB_SERVICE_NAME", "scopehub"), parent=app)
+    def from_app(cls, app: ScopehubApp, db: Database, callers: CallerCache | None = None) -> HubIdentity:
+        return cls(db, os.environ.get("JUPYTERHUB_SERVICE_NAME", "scopehub"), callers=callers, parent=app)
 
     def describe(self) -> str:
         return f"hub service {self.service_name!r}: hub users, groups and scopes are the catalogue's"
@@ -90,9 +94,21 @@ class HubIdentity(LoggingConfigurable, Identity):
         with self._lock:
             known = self._known.get(account.name)
         user_id = known[1] if known is not None and known[0] == account else None
+        if user_id is not None and self.callers is not None and method in READ_METHODS:
+            # What the hub says (account, scopes) is part of the key: a change there is a new entry.
+            key = (account, admin, granted, who or None)
+            load = functools.partial(self._load_known, account, user_id, admin, can_write, granted, who, method, path)
+            return await self.callers.get_or_load(key, load)
         caller, synced = await self.db.run(self._caller, account, user_id, admin, can_write, granted, who,
                                            method, path)
         if synced:  # remembered once committed: a failed transaction syncs again next time
+            with self._lock:
+                self._known[account.name] = (account, caller.real_user_id or caller.user_id)
+        return caller
+
+    async def _load_known(self, account: HubAccount, *args: Any) -> Caller:
+        caller, synced = await self.db.run(self._caller, account, *args)
+        if synced:  # the user had been deleted and was made again
             with self._lock:
                 self._known[account.name] = (account, caller.real_user_id or caller.user_id)
         return caller

@@ -5,7 +5,8 @@ subclasses to do (``default_services``): no contents, no kernels, no terminals, 
 so a hub user who reaches it can do nothing but call the API. It authenticates with JupyterHub
 (OAuth for browsers, tokens for programs, through ``HubIdentityProvider``), and serves the very
 same handlers as standalone mode under ``api/v1/``, with hub users, groups and scopes as callers
-(``HubIdentity``). It is the only process that holds the database credentials and writes the store.
+(``HubIdentity``), and the catalogue's admin pages at its root (``admin.py``, ``pages.py``). It is
+the only process that holds the database credentials and writes the store.
 
 The hub starts it (``configure`` registers ``python -m scopehub.hub_extension``) with
 ``JUPYTERHUB_SERVICE_URL``, ``JUPYTERHUB_SERVICE_PREFIX`` and its API token in the environment.
@@ -20,7 +21,8 @@ from urllib.parse import urlparse
 from jupyter_server.serverapp import ServerApp
 from traitlets import default
 
-SERVICE_EXTENSIONS = {"scopehub.server_extension": True}
+# The catalogue's API, and the admin pages over it.
+SERVICE_EXTENSIONS = {"scopehub.server_extension": True, "scopehub.hub_extension": True}
 
 
 class ScopehubServiceApp(ServerApp):
@@ -80,7 +82,7 @@ class ScopehubServiceApp(ServerApp):
         return 0  # the hub proxies to exactly this port
 
     def find_server_extensions(self) -> None:
-        # Exactly scopehub, whatever else is installed and enabled in this environment.
+        # Exactly scopehub's, whatever else is installed and enabled in this environment.
         self.jpserver_extensions = dict(SERVICE_EXTENSIONS)
 
     def init_webapp(self) -> None:

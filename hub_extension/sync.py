@@ -21,6 +21,8 @@ from ..server_extension.catalogue.accounts import AccountManager
 from ..server_extension.catalogue.audit import record
 from ..server_extension.catalogue.permissions import load_caller
 
+HUB_GROUP_DESCRIPTION = "A JupyterHub group; its members follow the hub."
+
 
 @dataclass(frozen=True)
 class HubAccount:
@@ -78,7 +80,7 @@ class HubAccountSync:
         group = session.execute(sa.select(m.Group).where(m.Group.name == name)).scalar_one_or_none()
         if group is None:
             group = m.Group(name=name, level=level or self.new_group_level, hub_managed=True,
-                            description="A JupyterHub group; its members follow the hub.")
+                            description=HUB_GROUP_DESCRIPTION)
             session.add(group)
             session.flush()
         elif not group.hub_managed:

@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Bool, Enum, Int, List, Type, Unicode, default, validate
+from traitlets import Bool, Enum, Float, Int, List, Type, Unicode, default, validate
 
 from .api.routes import API_PREFIX, api_routes, url_patterns
+from .caller_cache import CallerCache
 from .catalogue import schema
 from .database import Database, EmbeddedPostgres, create_engine, normalise_url, redact
 from .defaults import default_data_dir, default_database_url, default_username
 from .identity import Identity, StandaloneIdentity
+from .imports.pyramid_sizes import measure_in_background
 from .imports.service import ImportService
 from .store import ManagedStore
 
@@ -147,6 +151,21 @@ class ScopehubApp(ExtensionApp):
     def _default_standalone_username(self) -> str:
         return default_username()
 
+    caller_cache_seconds = Float(
+        5.0,
+        config=True,
+        help="""How long a caller's admin flag, groups and roles are reused for reads (GET) before they are
+        read again, in seconds; 0 reads them for every request. Changes made through this server take
+        effect at once; changes made elsewhere (the ``scopehub`` command line, another server on the same
+        database) within this many seconds (at most 3600). Writes always read them afresh.""",
+    )
+
+    @validate("caller_cache_seconds")
+    def _valid_caller_cache(self, proposal):
+        if not 0 <= proposal["value"] <= 3600:
+            raise ValueError("caller_cache_seconds must be between 0 and 3600")
+        return proposal["value"]
+
     max_attachment_size = Int(
         100 * 1024 * 1024,
         config=True,
@@ -192,6 +211,20 @@ class ScopehubApp(ExtensionApp):
     def api_prefix(self) -> str:
         return "api/v1" if self.mode == "hub-service" else API_PREFIX
 
+    def get_default_logging_config(self) -> dict[str, Any]:
+        """traitlets' configuration, with this app's logger at ``log_level`` instead of DEBUG.
+
+        traitlets leaves the logger at DEBUG and filters at its handler, and jupyter_server logs every
+        successful request of an extension's handlers at debug level: each tile request built a log
+        record only for the handler to drop it. ``log_level`` (or ``logging_config``) still turns
+        debug output on.
+        """
+        config = super().get_default_logging_config()
+        logger = config.get("loggers", {}).get(self.__class__.__name__)
+        if logger is not None:
+            logger["level"] = logging.getLevelName(self.log_level)
+        return config
+
     def initialize_settings(self) -> None:
         if self.mode == "hub-client":
             self._initialize_client()
@@ -214,7 +247,9 @@ class ScopehubApp(ExtensionApp):
             store.root.mkdir(parents=True, exist_ok=True)
             os.chmod(store.root, 0o700)
         db.after_commit.append(lambda session: [store.remove(p) for p in session.info.get("remove_after_commit", [])])
-        identity = self.identity_class.from_app(self, db)
+        callers = CallerCache(self.caller_cache_seconds)
+        callers.watch(db.sessions)
+        identity = self.identity_class.from_app(self, db, callers)
         self.context = ScopehubContext(db=db, identity=identity, store=store, routes=api_routes(),
                                        max_attachment_size=self.max_attachment_size, embedded=embedded,
                                        api_prefix=self.api_prefix)
@@ -223,6 +258,9 @@ class ScopehubApp(ExtensionApp):
                                 self.import_roots, self.import_workers, self.max_upload_size, self.log)
         imports.recover()  # before any import runs: what a dead process left goes
         self.context.extras["imports"] = imports
+        # Images imported before pyramid sizes were recorded (revision 0004): measured once, off the start-up path.
+        threading.Thread(target=measure_in_background, args=(db, store.root, self.log), daemon=True,
+                         name="scopehub-pyramid-sizes").start()
         self.log.info("scopehub: %s", identity.describe())
 
     def _initialize_client(self) -> None:

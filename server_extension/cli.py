@@ -238,7 +238,23 @@ def cmd_db_upgrade(ctx: Context) -> int:
         ctx.out.message(f"schema already at {after.current}: nothing to do")
     else:
         ctx.out.message(f"schema upgraded from {before.current or '(empty)'} to {after.current}")
+    if after.up_to_date and ctx.store_dir.is_dir():
+        _measure_pyramids(ctx)
     return OK
+
+
+def _measure_pyramids(ctx: Context) -> None:
+    """Images imported before pyramid sizes were recorded (revision 0004) are measured once, here or at start."""
+    from .imports.pyramid_sizes import measure_unsized
+
+    result = measure_unsized(ctx.db, ctx.store_dir)
+    if result.measured:
+        images = f"{result.measured} image{'s' * (result.measured != 1)}"
+        ctx.out.message(f"measured the stored pyramids of {images} imported before sizes were recorded "
+                        f"({human_size(result.bytes)})")
+    if result.missing:
+        print(f"scopehub: {len(result.missing)} images have no pyramid in {ctx.store_dir}; their size stays unknown",
+              file=sys.stderr)
 
 
 def cmd_db_downgrade(ctx: Context) -> int:
@@ -379,7 +395,7 @@ def cmd_groups_list(ctx: Context) -> int:
             if not page.items or len(groups) >= page.total:
                 break
         counts = dict(session.execute(sa.select(m.Membership.group_id, sa.func.count())
-                                      .group_by(m.Membership.group_id)).tuples().all())
+                                      .group_by(m.Membership.group_id)).all())
         for group in groups:
             group["member_count"] = counts.get(group["id"], 0)
         return groups

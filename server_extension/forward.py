@@ -13,16 +13,22 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 
 import aiohttp
+import yarl
+from jupyter_server.prometheus.log_functions import prometheus_log_method
 from tornado import web
+from tornado.log import access_log
 
 from .api.base import ScopehubHandler
+from .api.routes import API_PREFIX
 
 # Request headers the service needs; everything else (cookies, the browser's own credentials) stays here.
-FORWARDED_REQUEST_HEADERS = ("Accept", "Accept-Encoding", "Content-Type", "Content-Length", "Content-Disposition",
-                             "If-Match", "If-None-Match", "Range", "X-Scopehub-Act-As")
+# Spelt as tornado normalises header names, so that they can be looked up in its headers' keys.
+FORWARDED_REQUEST_HEADERS = frozenset({"Accept", "Accept-Encoding", "Content-Type", "Content-Length",
+                                       "Content-Disposition", "If-Match", "If-None-Match", "Range",
+                                       "X-Scopehub-Act-As"})
 # Hop-by-hop headers (RFC 9110 7.6.1) and those tornado sets itself.
 NOT_FORWARDED_REPLY_HEADERS = {"connection", "keep-alive", "transfer-encoding", "server", "date",
                                "content-security-policy", "set-cookie", "access-control-allow-origin"}
@@ -31,6 +37,10 @@ WHOLE_REPLY = 4 << 20
 STREAM_CHUNK = 1 << 20
 # Request-body chunks queued between tornado and the upstream request: backpressure beyond this.
 BODY_QUEUE = 8
+# A body up to this size goes on with its headers; a larger one (or one of unknown size) waits for the
+# service's "100 Continue" first, so that a refusal (413, 403) comes back as itself: the service closes
+# the connection after refusing, and a body still being sent would turn its answer into a reset.
+SEND_AT_ONCE = 1 << 20
 MAX_FORWARDED_BODY = 1 << 40
 
 
@@ -55,8 +65,10 @@ class ServiceForwarder:
             )
         return self._session
 
-    def headers_for(self, incoming: dict[str, str] | object) -> dict[str, str]:
-        headers = {name: incoming.get(name) for name in FORWARDED_REQUEST_HEADERS if incoming.get(name)}
+    def headers_for(self, incoming: Mapping[str, str]) -> dict[str, str]:
+        # One pass over the few headers a request has (tornado joins a repeated header's values).
+        headers = {name: value for name in incoming if name in FORWARDED_REQUEST_HEADERS
+                   and (value := incoming[name])}
         headers["Authorization"] = self._authorization
         return headers
 
@@ -73,6 +85,7 @@ class ForwardingHandler(ScopehubHandler):
     needs_caller = False  # the service finds the caller
     _body: asyncio.Queue[bytes | None] | None = None
     _upstream: asyncio.Task | None = None
+    _answered = False  # the service has answered: the rest of the request body, if any, is dropped
 
     @property
     def forwarder(self) -> ServiceForwarder:
@@ -88,7 +101,7 @@ class ForwardingHandler(ScopehubHandler):
         self._upstream = asyncio.ensure_future(self._forward())
 
     async def data_received(self, chunk: bytes) -> None:
-        if self._body is not None:
+        if self._body is not None and not self._answered:
             await self._body.put(chunk)
 
     async def _body_chunks(self) -> AsyncIterator[bytes]:
@@ -97,29 +110,34 @@ class ForwardingHandler(ScopehubHandler):
             yield chunk
 
     async def _forward(self) -> None:
-        path = self.path_args[0] if self.path_args and self.path_args[0] else ""
-        url = self.forwarder.api_url + path
+        # The path and query as the client sent them, still percent-encoded: passed on unchanged (and
+        # not decoded and encoded again, which costs time and could change them).
+        path = self.request.path[len(self.base_url) + len(API_PREFIX):]
         query = self.request.query
-        if query:
-            url += "?" + query
+        url = yarl.URL(f"{self.forwarder.api_url}{path}?{query}" if query else self.forwarder.api_url + path,
+                       encoded=True)
         headers = self.forwarder.headers_for(self.request.headers)
         # A body without Content-Length goes on chunked (aiohttp does that for a stream of unknown size).
         data = self._body_chunks() if self._body is not None else None
+        length = self.request.headers.get("Content-Length")
+        expect = data is not None and not (length is not None and length.isdigit() and int(length) <= SEND_AT_ONCE)
         try:
             async with self.forwarder.session.request(self.request.method, url, data=data, headers=headers,
-                                                      allow_redirects=False) as reply:
+                                                      allow_redirects=False, expect100=expect) as reply:
                 self.set_status(reply.status, reply.reason)
                 self.clear_header("Content-Type")
                 for name, value in reply.headers.items():
                     if name.lower() not in NOT_FORWARDED_REPLY_HEADERS:
                         self.add_header(name, value)
+                # APIHandler.finish sets Content-Type (JSON unless told): tell it the service's.
+                media = reply.headers.get("Content-Type", "application/json")
                 if reply.content_length is not None and reply.content_length <= WHOLE_REPLY:
-                    self.finish(await reply.read())
+                    self.finish(await reply.read(), set_content_type=media)
                     return
                 async for chunk in reply.content.iter_chunked(STREAM_CHUNK):
                     self.write(chunk)
                     await self.flush()
-                self.finish()
+                self.finish(set_content_type=media)
         except aiohttp.ClientError as exc:
             self.log.warning("scopehub service at %s: %s", self.forwarder.api_url, exc)
             if not self._headers_written:
@@ -129,12 +147,32 @@ class ForwardingHandler(ScopehubHandler):
                 self.finish(json.dumps({"error": {
                     "code": "service_unavailable",
                     "message": "the scopehub service did not answer; try again in a moment"}}))
+        finally:
+            if self._body is not None:
+                # An answer before the whole body (a refusal): tornado delivers no more of it, and
+                # closes the client's connection once the answer is out; free a chunk waiting for room.
+                self._answered = True
+                while not self._body.empty():
+                    self._body.get_nowait()
 
     async def _finish_forwarding(self, *args: str) -> None:
-        if self._body is not None:
+        if self._body is not None and not self._answered:
             await self._body.put(None)  # the end of the request body
         assert self._upstream is not None
         await self._upstream
+
+    def _log(self) -> None:
+        # JupyterHub's access log writes every request at INFO, which for a viewer is hundreds of tiles a
+        # minute. A forwarded success is logged at DEBUG instead, as jupyter_server logs its own API's
+        # successes, and still counted in the request metrics; anything else goes to the server's own
+        # log function, as before.
+        status = self.get_status()
+        if status >= 400:
+            super()._log()
+            return
+        prometheus_log_method(self)
+        if access_log.isEnabledFor(logging.DEBUG):
+            access_log.debug("%d %s %.2fms", status, self._request_summary(), 1000.0 * self.request.request_time())
 
     def on_connection_close(self) -> None:
         # The client went away: stop the upstream request (and its upload) too.

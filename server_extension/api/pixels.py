@@ -137,7 +137,7 @@ class PixelHandler(ScopehubHandler):
         return pixel_service(self.scopehub)
 
     async def image(self, image_id: str) -> PixelImage:
-        return await self.call(settings_manager.load, path_id(image_id))
+        return await self.read(settings_manager.load, path_id(image_id))
 
     def send(self, rendered: Rendered) -> None:
         """The bytes, or 304 when the client's ``If-None-Match`` holds their entity tag."""

@@ -175,7 +175,8 @@ class Pixels(BaseModel):
     physical_size_y: float | None
     physical_size_z: float | None
     levels: list[PyramidLevel] = Field(description="The stored pyramid, full resolution first.")
-    is_label: bool = Field(description="A label image (segmentation).")
+    is_label: bool = Field(description="A label image (segmentation): integer ids, pyramid levels by nearest value, "
+                           "shown with label colours (glasbey.lut) by default.")
     is_rgb: bool = Field(description="Red, green and blue samples of one colour image.")
 
 
@@ -309,11 +310,14 @@ class WellOut(BaseModel):
 class AuditOut(BaseModel):
     id: int
     time: str
-    actor_id: int | None
+    actor_id: int | None = Field(description="Who made the change (the admin, when acting as someone else).")
+    actor: str | None = Field(description="Their username (null once the user is deleted).")
     acting_as_id: int | None
+    acting_as: str | None
     action: str
     target_type: str
     target_id: int | None
+    target_name: str | None = Field(description="The target's name or username, while it exists.")
     details: dict
 
 

@@ -157,8 +157,24 @@ class AccountManager:
         rows = session.execute(stmt.order_by(order).offset(query.offset).limit(query.limit)).scalars().all()
         return Page([self._group_reply(session, caller, g) for g in rows], query.offset, query.limit, total)
 
-    def get_group(self, session: Session, caller: Caller, group_id: int) -> dict:
-        return self._group_reply(session, caller, self.find_group(session, caller, group_id), members=True)
+    def get_group(self, session: Session, caller: Caller, group_id: int, members: bool = True) -> dict:
+        """The group; with every member unless ``members`` is false (page them with ``list_users(group=)``)."""
+        return self._group_reply(session, caller, self.find_group(session, caller, group_id), members=members)
+
+    def group_summaries(self, session: Session, caller: Caller, group_ids: list[int]) -> dict[int, dict]:
+        """Per group the caller may see: how many members it has, and its owners' usernames."""
+        ids = [gid for gid in group_ids if caller.is_admin or gid in caller.roles]
+        out: dict[int, dict] = {gid: {"members": 0, "owners": []} for gid in ids}
+        if not ids:
+            return out
+        rows = session.execute(
+            sa.select(m.Membership.group_id, sa.func.count(),
+                      sa.func.array_agg(m.Experimenter.username).filter(m.Membership.role == "owner"))
+            .join(m.Experimenter, m.Experimenter.id == m.Membership.user_id)
+            .where(m.Membership.group_id.in_(ids)).group_by(m.Membership.group_id))
+        for gid, members, owners in rows:
+            out[gid] = {"members": members, "owners": sorted(owners or [])}
+        return out
 
     def create_group(self, session: Session, caller: Caller, fields: dict[str, Any]) -> dict:
         self._require_admin(caller, "create groups")

@@ -25,9 +25,9 @@ def _iso(value: dt.datetime | None) -> str | None:
 
 def user_and_group_names(session: Session, user_ids: set[int], group_ids: set[int]):
     users = dict(session.execute(sa.select(m.Experimenter.id, m.Experimenter.username)
-                                 .where(m.Experimenter.id.in_(user_ids))).tuples().all()) if user_ids else {}
+                                 .where(m.Experimenter.id.in_(user_ids))).all()) if user_ids else {}
     groups = dict(session.execute(sa.select(m.Group.id, m.Group.name)
-                                  .where(m.Group.id.in_(group_ids))).tuples().all()) if group_ids else {}
+                                  .where(m.Group.id.in_(group_ids))).all()) if group_ids else {}
     return users, groups
 
 
@@ -59,7 +59,7 @@ class ContainerManager:
                 .join(child, child.id == link.child_id)
                 .where(link.parent_id.in_([r.id for r in rows]), policy.visible(child))
                 .group_by(link.parent_id)
-            ).tuples().all())
+            ).all())
         items = []
         for row in rows:
             item = {"type": kind.name, **owned_fields(row, policy, users, groups),

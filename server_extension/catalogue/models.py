@@ -204,6 +204,15 @@ class Image(Named, Base):
     is_label: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
     # Samples interleaved as RGB(A) in the original (e.g. a brightfield JPEG or an H&E slide).
     is_rgb: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
+    # Bytes of the stored pyramid's files (their apparent sizes), measured when it was written; NULL until
+    # measured (images imported before revision 0004 are measured once from the store at start).
+    pyramid_bytes: Mapped[int | None] = mapped_column(BigInteger)
+
+
+# Storage use (the admin pages) read from these alone, never from the wide rows: per owner, and in total.
+Index("ix_images_owner_pyramid", Image.owner_id, postgresql_include=["pyramid_bytes"],
+      postgresql_where=Image.zarr_path.is_not(None))
+Index("ix_original_files_owner", OriginalFile.owner_id, postgresql_include=["size", "fileset_id"])
 
 
 class Channel(Base):
@@ -359,7 +368,7 @@ class ImportJob(Owned, Base):
     progress: Mapped[float] = mapped_column(Float, default=0.0)
     message: Mapped[str] = mapped_column(Text, default="")
     error: Mapped[str | None] = mapped_column(Text)
-    # {"paths": [...]} or {"uploads": [...]}, plus name, description, dataset_id.
+    # {"paths": [...], "labels": [...]} or {"uploads": [...]}, plus name, description, dataset_id, target, label.
     request: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
     dataset_id: Mapped[int | None] = mapped_column(ForeignKey("datasets.id", ondelete="SET NULL"))
     fileset_id: Mapped[int | None] = mapped_column(ForeignKey("filesets.id", ondelete="SET NULL"))

@@ -146,6 +146,12 @@ class PermissionPolicy:
             raise NotFound(f"group {group_id} not found")
 
 
+def require_admin(caller: Caller, what: str) -> None:
+    """Raise 403 unless the caller is a catalogue admin."""
+    if not caller.is_admin:
+        raise Forbidden(f"only catalogue admins may {what}")
+
+
 def load_caller(session: Session, user_id: int, *, can_write: bool = True, real_user_id: int | None = None,
                 scopes: tuple[str, ...] = ()) -> Caller:
     """Read the caller's admin flag, groups and roles, and every group's level.

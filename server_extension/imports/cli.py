@@ -1,5 +1,5 @@
-"""``scopehub import PATH... --dataset ID | --target "Project:P/Dataset:D"``: the same import as the API's,
-run here and now in this process, with a progress bar.
+"""``scopehub import PATH... --dataset ID | --target "Project:P/Dataset:D" [--label]``: the same import as the
+API's, run here and now in this process, with a progress bar.
 
 It runs as the operator (a catalogue admin: the OS user by default) or, with ``--user NAME``, as
 that catalogue user on the operator's behalf (recorded in the audit log). Any path the OS user can
@@ -38,6 +38,9 @@ def add_import_parser(commands: argparse._SubParsersAction) -> argparse.Argument
                         "when absent")
     sub.add_argument("--name", metavar="TEXT", help="the images' name (default: the file name)")
     sub.add_argument("--description", metavar="TEXT", default="", help="the images' description")
+    sub.add_argument("--label", action="store_true",
+                     help="import the images as label images (segmentations: integer ids, pyramid levels by nearest "
+                     "value, label colours); refused for float or RGB data")
     sub.add_argument("--user", metavar="NAME",
                      help="import as this catalogue user, who will own the images (default: the operator)")
     sub.add_argument("--no-progress", action="store_true", help="no progress bar (it goes to stderr)")
@@ -72,6 +75,8 @@ def cmd_import(ctx: Context) -> int:
         request["target"] = args.target
     if args.name:
         request["name"] = args.name
+    if args.label:
+        request["label"] = True
 
     def caller_of(session):
         operator = _operator(session, args.operator)

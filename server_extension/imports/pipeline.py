@@ -40,11 +40,14 @@ from ..database import Database
 from ..store import safe_name
 from .jobs import ImportJobManager
 from .originals import CopiedFile, CopyFailed, copy_file, relative_names, text
+from .pyramid_sizes import tree_bytes
 from .roots import Candidate, ImportRoots, candidates, is_zarr_folder
 
 log = logging.getLogger(__name__)
 # How often a running job writes its progress to the catalogue.
 PROGRESS_INTERVAL = 0.5
+# The pixel types a label image may have: whole numbers.
+LABEL_TYPES = ("uint8", "int8", "uint16", "int16", "uint32", "int32")
 ITEM_SIZES = {"uint8": 1, "int8": 1, "uint16": 2, "int16": 2, "uint32": 4, "int32": 4, "float32": 4, "float64": 8}
 
 # A listener is told (fraction 0..1, message) as the job advances; the command line draws a bar with it.
@@ -195,17 +198,17 @@ class ImportPipeline:
         uploads = request.get("uploads")
         roots = self.roots
         expected: dict[Path, str] = {}
+        label = bool(request.get("label"))  # every image a label image; "labels" names some paths as such
         if uploads:
-            named = [(self.root / u["path"], u["name"]) for u in uploads]
+            named = [(self.root / u["path"], u["name"], label) for u in uploads]
             expected = {Path(os.path.realpath(self.root / u["path"])): u["sha256"] for u in uploads}
             roots = None
-        elif roots is not None:
-            named = [(roots.resolve(p), p) for p in request.get("paths", [])]
         else:
-            named = [(Path(p), p) for p in request.get("paths", [])]
+            given = [(p, label) for p in request.get("paths", [])] + [(p, True) for p in request.get("labels", [])]
+            named = [(roots.resolve(p) if roots is not None else Path(p), p, is_label) for p, is_label in given]
         found, skipped = candidates(named, roots)
         if not found:
-            raise BadRequest(f"no image files found in {', '.join(p for _, p in named)}"
+            raise BadRequest(f"no image files found in {', '.join(n[1] for n in named)}"
                              + (f" ({skipped} other files skipped)" if skipped else ""))
         consumed: set[Path] = set()
         sources = []
@@ -214,6 +217,8 @@ class ImportPipeline:
                 continue  # a part of a multi-file image already planned
             current[0] = candidate.shown
             files, infos = inspect_source(candidate)
+            if candidate.label:
+                check_label(candidate.shown, infos)
             if roots is not None:
                 for f in files:
                     roots.check(f, str(f))
@@ -320,8 +325,12 @@ class ImportPipeline:
                                        + (" while copying the originals" if copying() else ""))
                         progress.start_image(_pixel_bytes(image.info) * 3.0)
                         destination = work / "pixels" / f"{n}-{k}.ome.zarr"
+                        if source.candidate.label:  # levels by nearest value, window from min to max
+                            image.info.is_label = True
                         pyramid = write_pyramid(image, destination, progress=report)
                         progress.end_image()
+                        # Measured here, where nothing else writes to it; the move to the store keeps it.
+                        pyramid.stored_bytes = tree_bytes(destination)
                         source.images.append((image.info, pyramid, destination))
             except CatalogueError as e:
                 raise Unreadable(_prefixed(source.shown, e.message)) from None
@@ -371,7 +380,7 @@ class ImportPipeline:
                     name = _image_name(request.get("name"), source, k, info, total_images, len(image_ids))
                     image = _image_row(info, pyramid, name, request.get("description") or info.description or "")
                     image.owner_id, image.group_id, image.fileset_id = caller.user_id, group_id, fileset.id
-                    image.zarr_path = pixels[n][k]
+                    image.zarr_path, image.pyramid_bytes = pixels[n][k], pyramid.stored_bytes
                     session.add(image)
                     session.flush()
                     session.add_all(_channel_rows(image.id, info, pyramid))
@@ -428,23 +437,40 @@ def inspect_source(candidate: Candidate) -> tuple[list[Path], list[Any]]:
     return files, infos
 
 
-def check_readable(named: list[tuple[Path, str]], limit: int = 20) -> None:
-    """Refuse now (422), before a job is made, files named in a request that no reader accepts.
+def check_readable(named: list[tuple[Path, str, bool]], limit: int = 20) -> None:
+    """Refuse now, before a job is made, files named in a request that no reader accepts (422), or that are
+    to be label images but hold float or RGB data (400).
 
-    Only files (and zarr folders) named outright, at most ``limit`` of them: what a folder holds is
-    the job's to find out, and so is anything past the limit.
+    ``named`` holds (path, as the user named it, as a label image). Only files (and zarr folders)
+    named outright, at most ``limit`` of them: what a folder holds is the job's to find out, and so
+    is anything past the limit.
     """
     consumed: set[Path] = set()
     checked = 0
-    for path, shown in named:
+    for path, shown, label in named:
         real = Path(os.path.realpath(path))
         if checked >= limit:
             return
         if real in consumed or not (real.is_file() or is_zarr_folder(real)):
             continue
-        files, _infos = inspect_source(Candidate(real, shown, True))
+        files, infos = inspect_source(Candidate(real, shown, True, label))
+        if label:
+            check_label(shown, infos)
         consumed.update(files)
         checked += 1
+
+
+def check_label(shown: str, infos: list[Any]) -> None:
+    """Refuse (400) to make a label image of float or RGB data: a label image holds one integer id per object."""
+    for info in infos:
+        if info.is_rgb:
+            why = "it is an RGB colour image"
+        elif info.pixel_type not in LABEL_TYPES:
+            why = f"its pixels are {info.pixel_type}"
+        else:
+            continue
+        raise BadRequest(f"{shown}: cannot be imported as a label image: {why}, and a label image holds whole "
+                         "numbers (one id per object, 0 for background). Import it without label.")
 
 
 def remove_tree(path: Path) -> None:
@@ -544,4 +570,4 @@ def describe_error(error: BaseException, current: str = "") -> str:
             "the server log has the details")
 
 
-__all__ = ["ImportPipeline", "ImportStopped", "check_readable", "describe_error", "inspect_source"]
+__all__ = ["ImportPipeline", "ImportStopped", "check_label", "check_readable", "describe_error", "inspect_source"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 
 from ..catalogue.errors import BadRequest, NotFound
@@ -20,6 +20,9 @@ IMAGE_SUFFIXES = (
     ".tif", ".tiff", ".btf", ".tf2", ".tf8", ".ome.tif", ".ome.tiff", ".ome.btf", ".svs", ".ndpi", ".scn", ".qptiff",
     ".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".czi", ".nd2", ".lif", ".lsm", ".stk", ".dv", ".ims",
     ".vsi", ".oib", ".oif", ".ome.xml", ".companion.ome",
+    # More that the formats extra reads (Bio-Formats): DeltaVision, ICS, Zeiss ZVI, Olympus OIR, Leica LOF,
+    # Volocity, SlideBook, MRC.
+    ".r3d", ".ics", ".zvi", ".oir", ".lof", ".mvd2", ".sld", ".sldy", ".mrc",
 )
 
 
@@ -40,6 +43,7 @@ class Candidate:
     path: Path
     shown: str
     explicit: bool  # named by the user, not found by walking a folder
+    label: bool = False  # to be imported as a label image
 
 
 class ImportRoots:
@@ -93,36 +97,38 @@ class ImportRoots:
             raise BadRequest(f"{shown!r} is a symbolic link that leads outside the import roots ({self.describe()})")
 
 
-def candidates(named: Iterable[tuple[Path, str]], roots: ImportRoots | None) -> tuple[list[Candidate], int]:
-    """Expand named files and folders into sources: (candidates in a stable order, files skipped).
+def candidates(named: Iterable[tuple[Path, str, bool]], roots: ImportRoots | None) -> tuple[list[Candidate], int]:
+    """Expand named files and folders, each ``(path, as named, as label images)``, into sources: (candidates in a
+    stable order, files skipped).
 
     Folders are walked recursively; hidden entries and files that do not look like images are
     skipped, zarr folders are taken whole. ``roots`` None (the command line) means any path may be read.
+    A file named twice is one source, a label image if either says so.
     """
-    found: list[Candidate] = []
+    found: dict[Path, Candidate] = {}
     skipped = 0
-    seen: set[Path] = set()
 
-    def add(path: Path, shown: str, explicit: bool) -> None:
+    def add(path: Path, shown: str, explicit: bool, label: bool) -> None:
         real = Path(os.path.realpath(path))
         if roots is not None:
             roots.check(path, shown)
-        if real not in seen:
-            seen.add(real)
-            found.append(Candidate(real, shown, explicit))
+        if real not in found:
+            found[real] = Candidate(real, shown, explicit, label)
+        elif label and not found[real].label:
+            found[real] = replace(found[real], label=True)
 
-    for path, shown in named:
+    for path, shown, label in named:
         if path.is_file() or is_zarr_folder(path):
-            add(path, shown, True)
+            add(path, shown, True, label)
             continue
         if not path.is_dir():
             raise NotFound(f"{shown!r} is neither a file nor a folder")
         for sub, sub_shown, is_dir in _walk(path, shown):
             if is_dir or looks_like_image(sub.name):
-                add(sub, sub_shown, False)
+                add(sub, sub_shown, False, label)
             else:
                 skipped += 1
-    return found, skipped
+    return list(found.values()), skipped
 
 
 def _walk(folder: Path, shown: str) -> Iterator[tuple[Path, str, bool]]:

@@ -17,10 +17,10 @@ from pathlib import Path
 from ..catalogue.errors import BadRequest, TooLarge
 from ..store import safe_name
 
-MAX_FIELD = 64 * 1024  # a form field (dataset_id, target, name, description)
+MAX_FIELD = 64 * 1024  # a form field (dataset_id, target, name, description, label)
 MAX_HEADERS = 16 * 1024
 MAX_FILES = 1000
-FIELDS = ("dataset_id", "target", "name", "description")
+FIELDS = ("dataset_id", "target", "name", "description", "label")
 
 
 @dataclass

@@ -88,6 +88,8 @@ class PyramidInfo:
     labels: list[str] = dataclasses.field(default_factory=list)
     # Source levels copied as they were, by stored level index; the others were computed.
     reused_levels: list[int] = dataclasses.field(default_factory=list)
+    # Bytes of every file written (the import measures the folder once it is complete).
+    stored_bytes: int | None = None
 
     def to_json(self) -> list[dict[str, Any]]:
         """The form stored in ``images.pyramid``."""

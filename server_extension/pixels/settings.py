@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import aggregate_order_by, insert
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from ..catalogue import models as m
@@ -132,10 +133,11 @@ LOAD = _load_statement()
 class RenderingSettingsManager:
     """Loads images for the pixel routes (permission checked) and keeps each user's settings."""
 
-    def load(self, session: Session, caller: Caller, image_id: int) -> PixelImage:
+    def load(self, session: Session | Connection, caller: Caller, image_id: int) -> PixelImage:
         """The image if the caller may see it and it has pixels; 404 otherwise.
 
-        One statement (image, channels, the caller's settings): every tile request runs it."""
+        One statement (image, channels, the caller's settings): every tile request runs it, on a
+        plain connection without a transaction (``Database.read``)."""
         row = session.execute(LOAD, {"image_id": image_id, "user_id": caller.user_id}).first()
         if row is None or not PermissionPolicy(caller).of(row.owner_id, row.group_id).can_view:
             raise NotFound(f"image {image_id} not found")

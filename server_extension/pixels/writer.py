@@ -36,6 +36,12 @@ BLOSC = {"cname": "lz4", "clevel": 5, "shuffle": "shuffle"}
 DIMENSIONS = ["t", "c", "z", "y", "x"]
 # One read from the source is at most about this many bytes (a band of a stripped TIFF is split).
 TASK_BYTES = 32 * 2**20
+# Reads in flight at once: enough small ones (a tiled TIFF's tile each) that the workers never wait
+# for the coordinating thread, and at least two per worker whatever their size.
+WINDOW_BYTES = 64 * 2**20
+# An all-zero chunk encodes to about a kilobyte per byte of item size: only a chunk that encodes
+# smaller than this may be all zeros (and not stored at all).
+SMALL_CHUNK = 16 * 1024
 # Percentiles of the data that make the default display window.
 WINDOW_PERCENTILES = (0.1, 99.9)
 
@@ -71,9 +77,10 @@ def level_sizes(image: SourceImage) -> list[tuple[int, int, LazyArray | None]]:
     return plan
 
 
-def chunk_path(root: Path, level: int, t: int, c: int, z: int, yi: int, xi: int) -> Path:
-    """Where zarr's default v3 chunk key encoding puts a chunk."""
-    return root / str(level) / "c" / str(t) / str(c) / str(z) / str(yi) / str(xi)
+def chunk_path(root: str | os.PathLike[str], level: int, t: int, c: int, z: int, yi: int, xi: int) -> str:
+    """Where zarr's default v3 chunk key encoding puts a chunk (a string: pathlib's objects cost more than
+    the write itself at thousands of chunks a second)."""
+    return f"{os.fspath(root)}/{level}/c/{t}/{c}/{z}/{yi}/{xi}"
 
 
 def encode_chunk(chunk: np.ndarray) -> bytes:
@@ -92,7 +99,8 @@ def encode_chunk(chunk: np.ndarray) -> bytes:
 def read_chunk(root: Path, level: int, t: int, c: int, z: int, yi: int, xi: int, dtype: np.dtype) -> np.ndarray:
     """A stored chunk (all zeros when its file is missing), without zarr-python."""
     try:
-        data = chunk_path(root, level, t, c, z, yi, xi).read_bytes()
+        with open(chunk_path(root, level, t, c, z, yi, xi), "rb") as f:
+            data = f.read()
     except FileNotFoundError:
         return np.zeros((CHUNK, CHUNK), dtype)
     return np.frombuffer(imagecodecs.blosc_decode(data), dtype=np.dtype(dtype).newbyteorder("<")).reshape(CHUNK, CHUNK)
@@ -153,6 +161,7 @@ class _ImageWriter:
         self.total_chunks = sum(
             size_t * size_c * size_z * math.ceil(y / CHUNK) * math.ceil(x / CHUNK) for y, x, _ in self.plan
         )
+        self._folders: set[str] = set()  # chunk folders made so far (one mkdir each, not one per chunk)
 
     # -- metadata ---------------------------------------------------------------------------------
 
@@ -229,6 +238,15 @@ class _ImageWriter:
             width = max(CHUNK, TASK_BYTES // (band * per_pixel) // CHUNK * CHUNK)
         return band, width
 
+    def task_bytes(self) -> int:
+        """The size of the largest read from the source, decoded."""
+        size = 1
+        for y, x, source in self.plan:
+            if source is not None:
+                band, width = self._task_block(source, len(self.groups[0]), y, x)
+                size = max(size, min(band, y) * min(width, x) * len(self.groups[0]) * self.dtype.itemsize)
+        return size
+
     def _copy_task(
         self, plane: _Plane, level: int, source: LazyArray, y0: int, y1: int, x0: int, x1: int, builds_next: bool
     ) -> Callable[[], _Result]:
@@ -268,15 +286,20 @@ class _ImageWriter:
                 for cx in range(0, w, CHUNK):
                     part = block[ci, cy : cy + CHUNK, cx : cx + CHUNK]
                     written += 1
-                    if not part.any():
-                        continue  # a missing chunk reads as zeros
                     if part.shape != (CHUNK, CHUNK):
                         full = np.zeros((CHUNK, CHUNK), self.dtype)
                         full[: part.shape[0], : part.shape[1]] = part
                         part = full
+                    data = encode_chunk(part)
+                    if len(data) < SMALL_CHUNK and not part.any():
+                        continue  # a missing chunk reads as zeros
                     path = chunk_path(self.root, level, plane.t, c, plane.z, (y0 + cy) // CHUNK, (x0 + cx) // CHUNK)
-                    path.parent.mkdir(parents=True, exist_ok=True)
-                    path.write_bytes(encode_chunk(part))
+                    folder = os.path.dirname(path)
+                    if folder not in self._folders:
+                        os.makedirs(folder, exist_ok=True)
+                        self._folders.add(folder)
+                    with open(path, "wb") as f:
+                        f.write(data)
         halved = halve(block, label=self.label) if builds_next else None
         return _Result(plane, level, y0, x0, written, halved, minmax)
 
@@ -445,10 +468,9 @@ def _write(image: SourceImage, dest: Path, progress: ProgressCallback | None, wo
 
     total = sum(w.total_chunks for w in writers)
     reporter = _Progress(progress, total)
-    window = 2 * workers + 2
     with ThreadPoolExecutor(workers, thread_name_prefix="scopehub-pyramid") as pool:
         for writer in writers:
-            _run(writer, pool, window, reporter)
+            _run(writer, pool, max(2 * workers + 2, WINDOW_BYTES // writer.task_bytes()), reporter)
     reporter.finish()
 
     channels = main.channels()

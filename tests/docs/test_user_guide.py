@@ -61,6 +61,18 @@ def test_every_python_block_runs_and_does_what_it_says(monkeypatch, fresh_server
     # Creating and organising
     assert call("GET", f"images/{ns['extra']['id']}")["parents"] == [ns["day1"]["id"]]
     assert (ns["stale"].status_code, ns["stale"].json()["error"]["code"]) == (409, "conflict")
+    # Importing: an intensity image and its label image; float data refused as labels
+    job = ns["job"]
+    assert (job["status"], job["message"], len(job["images"]), len(job["label_images"])) == (
+        "done", "imported 2 images from 2 files", 2, 1)
+    assert ns["kinds"] == {"nuclei.tif": False, "nuclei-mask.tif": True}
+    label = call("GET", f"images/{job['label_images'][0]}")
+    assert label["name"] == "nuclei-mask.tif" and label["pixels"]["pixel_type"] == "uint16"
+    assert call("GET", f"images/{job['label_images'][0]}/rendering")["settings"]["channels"][0]["color"] == (
+        "glasbey.lut")
+    assert ns["not_labels"].status_code == 400
+    assert ns["not_labels"].json()["error"]["message"].startswith(
+        "guide-imports/probabilities.tif: cannot be imported as a label image: its pixels are float32, ")
     # Annotating
     kinds = sorted(a["type"] for a in ns["on_image"]["items"])
     assert kinds == ["comment", "file", "map", "rating", "tag", "tag"]

@@ -18,14 +18,19 @@ People and groups:
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pytest
+import requests
+import tifffile
 
 from scopehub.hub_extension.demo import HubDemo, free_port
 
@@ -38,6 +43,7 @@ GROUPS = {"lab-a": ["alice", "bob", "dave", "erin"], "lab-b": ["carol"], "guests
           **{f"m-{level}": ["bob", "dave", "erin", "gina"] for level in LEVELS},
           "m-elsewhere": ["bob", "erin", "gina"]}
 WRITERS = [g for g in GROUPS if g not in ("guests", "facility")]
+PAGE_SIZE = 10
 
 
 @dataclass
@@ -66,6 +72,24 @@ class Hub:
         """``user``'s client through their own Jupyter server: ``/user/{name}/scopehub/api/v1/``."""
         return Api(self.server_url(user) + "scopehub/api/v1/", self.token(user))
 
+    @property
+    def pages_url(self) -> str:
+        """The admin pages: ``/services/scopehub/``."""
+        return self.demo.url + "services/scopehub/"
+
+    def browser(self, user: str) -> requests.Session:
+        """A browser-like session of ``user``: logged in through the hub's form, then through the
+        service's OAuth (the first page visited does it), without starting the user's server."""
+        session = self.demo.login(user)
+        r = session.get(self.pages_url + "groups", timeout=60)
+        assert r.url == self.pages_url + "groups", [h.url for h in r.history]
+        return session
+
+    @property
+    def store(self) -> Path:
+        """The service's managed store."""
+        return self.demo.workdir / "scopehub-data" / "store"
+
 
 def _require_root() -> None:
     if os.geteuid() != 0:
@@ -81,11 +105,13 @@ def hub() -> Iterator[Hub]:
     demo = HubDemo(workdir, port=free_port(), users=USERS, groups=GROUPS,
                    levels={}, readers=["guests"], writers=WRITERS, admins=["facility"], log_level="INFO",
                    # Trust the hub's answer about a token for 5 s (60 by default): revocation tests stay short.
-                   service_args=["--HubOAuth.cache_max_age=5"])
-    demo.prepare()
-    demo.start()
-    hub = Hub(demo)
+                   # Short pages, so that the admin pages' tables page with the few rows the tests make.
+                   service_args=["--HubOAuth.cache_max_age=5", f"--AdminPagesApp.page_size={PAGE_SIZE}"])
     try:
+        demo.prepare()
+        # Minutes, not seconds, on a machine busy with other test runs (the service's start was seen at 100 s).
+        demo.start(timeout=360)
+        hub = Hub(demo)
         alice = hub.direct("alice")
         for name in ("bob", "dave", "erin", "gina", "carol", "frank"):
             hub.direct(name).ok("GET", "me")  # first sight: the user and their groups join the catalogue
@@ -103,3 +129,42 @@ def hub() -> Iterator[Hub]:
         # The hub's log (with the service's and users' servers') outlives the run, for whoever debugs it.
         shutil.copy(demo.log_path, Path(tempfile.gettempdir()) / "scopehub-hub-tests.log")
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def damaged_tiff() -> bytes:
+    """A TIFF whose header reads well (so the upload is accepted) but whose pixels do not decode."""
+    buf = io.BytesIO()
+    tifffile.imwrite(buf, np.random.default_rng(3).integers(0, 255, (256, 256), dtype=np.uint8), compression="zlib")
+    data = bytearray(buf.getvalue())
+    with tifffile.TiffFile(io.BytesIO(bytes(data))) as tif:
+        offset, count = tif.pages[0].dataoffsets[0], tif.pages[0].databytecounts[0]
+    data[offset:offset + count] = bytes(count)
+    return bytes(data)
+
+
+@pytest.fixture(scope="session")
+def carol_imports(hub: Hub) -> list[dict]:
+    """carol's uploads, followed to their end: two small OME-TIFFs (done) and a damaged TIFF (failed)."""
+    carol = hub.direct("carol")
+    uploads = []
+    for i, size in enumerate(((2, 300, 400), (3, 200, 260))):
+        buf = io.BytesIO()
+        tifffile.imwrite(buf, np.random.default_rng(i).integers(0, 4000, size, dtype=np.uint16), ome=True,
+                         metadata={"axes": "CYX"})
+        uploads.append((f"cells-{i}.ome.tif", buf.getvalue(), {"target": "Project:Screen A/Dataset:Day 1"}))
+    uploads.append(("damaged.tif", damaged_tiff(), {}))
+    started = []
+    for name, body, target in uploads:
+        r = carol.post("imports", params={"filename": name, **target}, data=body,
+                       headers={"Content-Type": "application/octet-stream"})
+        assert r.status_code == 202, r.text
+        started.append(r.json()["id"])
+    done = []
+    for job_id in started:
+        deadline = time.monotonic() + 120
+        while (job := carol.ok("GET", f"imports/{job_id}"))["status"] not in ("done", "failed"):
+            assert time.monotonic() < deadline, job
+            time.sleep(0.1)
+        done.append(job)
+    assert [j["status"] for j in done] == ["done", "done", "failed"], done
+    return done

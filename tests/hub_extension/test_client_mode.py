@@ -107,6 +107,7 @@ def test_same_replies_direct_and_through_the_server(hub: Hub, uploaded: dict) ->
     for path in (f"images/{image}/render?tile=0,0,0&c=1|0:4000$FF0000,2|0:4000$00FF00", f"images/{image}/thumbnail"):
         a, b = direct.get(path), server.get(path)
         assert a.status_code == b.status_code == 200 and a.content == b.content, path
+        assert a.headers["Content-Type"] == b.headers["Content-Type"] == "image/jpeg", path
         assert PILImage.open(io.BytesIO(b.content)).size[0] > 0
 
 

@@ -14,7 +14,17 @@ import numpy as np
 import pytest
 import sqlalchemy as sa
 import tifffile
-from scopehub.server_extension.samples import SAMPLES, STARDIST, Sample, fetch_wheel_samples, make_demo_slide
+from PIL import Image
+from scopehub.server_extension.samples import (
+    NUCLEI,
+    SAMPLES,
+    SAMPLES_VERSION,
+    STARDIST,
+    Sample,
+    fetch_wheel_samples,
+    make_demo_slide,
+    marker_is_current,
+)
 
 
 def test_generated_slide_is_a_pyramid_of_cells(tmp_path: Path):
@@ -114,5 +124,84 @@ def test_demo_data_imports_once(tmp_path: Path, database: str):
         assert "0 sample images imported" in second.stdout and "generated" not in second.stdout
         with engine.connect() as conn:
             assert conn.execute(sa.text("SELECT count(*) FROM images")).scalar_one() == 1
+    finally:
+        engine.dispose()
+
+
+def write_sample_files(folder: Path) -> dict[str, np.ndarray]:
+    """Small stand-ins for every wheel sample, where demo-data looks for files it already extracted: nothing to
+    download. The masks are segmentations (uint16 ids), as stardist's are."""
+    rng = np.random.default_rng(4)
+    folder.mkdir(parents=True, exist_ok=True)
+    masks = {
+        "mask2d.tif": np.kron(rng.integers(0, 40, (20, 24)), np.ones((33, 33), int))[:640, :700].astype(np.uint16),
+        "mask3d.tif": np.kron(rng.integers(0, 9, (3, 5, 5)), np.ones((1, 13, 13), int)).astype(np.uint16),
+    }
+    for sample in SAMPLES:
+        path = folder / sample.file
+        if sample.file in masks:
+            tifffile.imwrite(path, masks[sample.file], photometric="minisblack")
+        elif sample.file.endswith(".tif") and sample.wheel:
+            shape = (3, 40, 50) if "3d" in sample.file else (40, 50)
+            tifffile.imwrite(path, rng.integers(0, 4000, shape, np.uint16), photometric="minisblack")
+        elif sample.wheel:
+            Image.fromarray(rng.integers(0, 255, (30, 40, 3), dtype=np.uint8)).save(path)
+    return masks
+
+
+def test_marker_records_the_sample_list_version(tmp_path: Path):
+    marker = tmp_path / "imported"
+    assert not marker_is_current(marker)
+    marker.write_text("9 images imported\n")  # written before the list had versions: version 1
+    assert not marker_is_current(marker)
+    marker.write_text(f"samples version {SAMPLES_VERSION - 1}: every sample is in (9 imported by the last run)\n")
+    assert not marker_is_current(marker)
+    marker.write_text(f"samples version {SAMPLES_VERSION}: every sample is in (0 imported by the last run)\n")
+    assert marker_is_current(marker)
+
+
+def test_demo_data_imports_the_masks_as_label_images_also_into_an_older_catalogue(tmp_path: Path, database: str):
+    """An older sample list imported mask2d.tif as an intensity image: demo-data adds the label images it lacks,
+    keeps the older image (and says which it is), and imports nothing twice."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SCOPEHUB_")}
+    common = ["--data-dir", str(tmp_path), "--database-url", database, "--operator", "demo"]
+    masks = write_sample_files(tmp_path / "samples" / "files")
+
+    def scopehub(*args: str) -> subprocess.CompletedProcess:
+        done = subprocess.run([sys.executable, "-m", "scopehub.server_extension.cli", *args, *common],
+                              capture_output=True, text=True, env=env, timeout=180)
+        assert done.returncode == 0, done.stderr
+        return done
+
+    scopehub("db", "upgrade")
+    older = scopehub("import", str(tmp_path / "samples" / "files" / "mask2d.tif"), "--no-progress",
+                     "--target", f"Project:Sample data/Dataset:{NUCLEI}")
+    old_id = int(older.stdout.split("image ids: ")[1].rstrip(")\n"))
+
+    first = scopehub("demo-data", "--slide-size", "512")
+    assert f"{len(SAMPLES)} sample images imported" in first.stdout, first.stdout
+    assert (f"mask2d.tif: imported before as an intensity image (image {old_id}); importing it as a label image "
+            "now") in first.stdout
+    engine = sa.create_engine(database, poolclass=sa.NullPool)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(sa.text("""
+                SELECT i.name, i.is_label, i.size_z, c.min_value, c.max_value, c.window_start, c.window_end
+                FROM images i JOIN dataset_image_links dl ON dl.child_id = i.id
+                JOIN datasets d ON d.id = dl.parent_id JOIN channels c ON c.image_id = i.id
+                WHERE d.name = :dataset ORDER BY i.id"""), {"dataset": NUCLEI}).all()
+        nuclei = [(name, is_label) for name, is_label, *_ in rows]
+        assert nuclei == [("mask2d.tif", False), ("img2d.tif", False), ("mask2d.tif", True), ("img3d.tif", False),
+                          ("mask3d.tif", True)]
+        for name, is_label, size_z, low, high, start, end in rows:
+            if is_label:  # the data's range, which is also the window
+                mask = masks[name]
+                assert size_z == (mask.shape[0] if mask.ndim == 3 else 1)
+                assert (low, high, start, end) == (mask.min(), mask.max(), mask.min(), mask.max())
+        # Again: nothing new (the label masks are there now).
+        second = scopehub("demo-data", "--slide-size", "512")
+        assert "0 sample images imported" in second.stdout and "mask2d.tif: already in" in second.stdout
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT count(*) FROM images")).scalar_one() == len(SAMPLES) + 1
     finally:
         engine.dispose()

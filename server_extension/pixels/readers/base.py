@@ -53,6 +53,15 @@ def check_limits(info: ImageInfo, limits: ReaderLimits, where: str) -> None:
         )
 
 
+def library_error(exc: BaseException, path: os.PathLike[str] | str) -> str:
+    """``Type: message`` of a library's exception, naming the file by its name only (no server paths)."""
+    text = str(exc)
+    name = os.path.basename(path)
+    for full in {os.fspath(path), os.path.realpath(path), os.path.abspath(path)}:
+        text = text.replace(full, name)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
 def store_dtype(dtype: np.dtype) -> np.dtype:
     """The data type the store keeps for a source type (docs/developer/pixels.md), or raise."""
     dtype = np.dtype(dtype)

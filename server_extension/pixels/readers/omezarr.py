@@ -20,7 +20,7 @@ from .base import (
     default_channels,
     store_dtype,
 )
-from .tiff import parse_ome_xml, to_micrometres
+from .ome_xml import parse_ome_xml, to_micrometres
 
 _AXES = "tczyx"
 

@@ -31,6 +31,18 @@ def write_multi_series(path: Path, count: int = 3) -> None:
                       metadata={"axes": "YX", "Name": f"series-{i}"})
 
 
+def write_label_tiff(path: Path, shape: tuple[int, ...] = (1100, 1300), dtype: str = "uint16") -> np.ndarray:
+    """A segmentation: 7 × 7 cells (odd, so that 2 × 2 blocks straddle cells) holding 300 ids spread over
+    1..60000 (so that the mean of neighbouring ids is almost never an id) and background 0."""
+    rng = np.random.default_rng(21)
+    ids = np.concatenate([[0], rng.choice(np.arange(1, 60_000), 300, replace=False)])
+    h, w = shape[-2:]
+    cells = ids[rng.integers(0, len(ids), (*shape[:-2], -(-h // 7), -(-w // 7)))]
+    data = np.repeat(np.repeat(cells, 7, -2), 7, -1)[..., :h, :w].astype(dtype)
+    tifffile.imwrite(path, data, photometric="minisblack")
+    return data
+
+
 def write_png(path: Path, size: int = 48) -> None:
     rng = np.random.default_rng(7)
     Image.fromarray(rng.integers(0, 255, (size, size, 3), dtype=np.uint8)).save(path)

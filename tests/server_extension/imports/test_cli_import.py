@@ -11,8 +11,16 @@ import sys
 from pathlib import Path
 from types import SimpleNamespace
 
+import numpy as np
+import sqlalchemy as sa
+import tifffile
+import zarr
+
+from scopehub.server_extension.database import EmbeddedPostgres
+from scopehub.server_extension.imports.pyramid_sizes import tree_bytes
+
 from ...api_client import Api, unique
-from .conftest import sha256, write_ome_tiff, write_png
+from .conftest import sha256, write_label_tiff, write_ome_tiff, write_png
 
 SCOPEHUB = Path(sys.executable).parent / "scopehub"
 
@@ -77,6 +85,26 @@ def test_cli_imports_as_another_user_and_reports_failures(api: Api, catalogue, t
     assert "failed:" in res.stderr and "not an image format" in res.stderr, res.stderr
 
 
+def test_cli_imports_label_images(api: Api, catalogue, tmp_path: Path) -> None:
+    data = write_label_tiff(tmp_path / "mask.tif", (600, 700))
+    target = f"Dataset:{unique('cli-labels')}"
+    job = json.loads(scopehub(catalogue, "import", str(tmp_path / "mask.tif"), "--target", target, "--label",
+                              "--json", "--no-progress").stdout)
+    assert job["status"] == "done" and job["label"] is True and job["label_images"] == job["images"], job
+    image = api.ok("GET", f"images/{job['images'][0]}")
+    assert image["pixels"]["is_label"] is True and len(image["pixels"]["levels"]) == 2
+    group = zarr.open_group(api.base + f"images/{image['id']}/zarr", mode="r",
+                            storage_options={"headers": api.headers()})
+    np.testing.assert_array_equal(group["1"][0, 0, 0], data[::2, ::2])  # nearest, not means
+    # Without --label the same file is an intensity image; float data is refused as labels, with the reason.
+    job = json.loads(scopehub(catalogue, "import", str(tmp_path / "mask.tif"), "--target", target, "--json",
+                              "--no-progress").stdout)
+    assert job["label"] is False and api.ok("GET", f"images/{job['images'][0]}")["pixels"]["is_label"] is False
+    tifffile.imwrite(tmp_path / "prob.tif", np.ones((30, 40), np.float32))
+    res = scopehub(catalogue, "import", str(tmp_path / "prob.tif"), "--target", target, "--label", code=1)
+    assert "prob.tif: cannot be imported as a label image: its pixels are float32" in res.stderr, res.stderr
+
+
 def test_cli_refuses_bad_arguments_before_opening_the_catalogue(tmp_path: Path) -> None:
     nowhere = SimpleNamespace(data_dir=str(tmp_path / "never-created"), database_url="")
     write_png(tmp_path / "c.png")
@@ -87,3 +115,32 @@ def test_cli_refuses_bad_arguments_before_opening_the_catalogue(tmp_path: Path) 
     res = scopehub(nowhere, "import", str(tmp_path / "c.png"), code=2)
     assert "one of the arguments --dataset --target is required" in res.stderr
     assert not (tmp_path / "never-created").exists()
+
+
+def test_pyramid_sizes_are_recorded_at_import_and_measured_once_by_db_upgrade(catalogue, tmp_path: Path) -> None:
+    write_ome_tiff(tmp_path / "sized.ome.tif", size_c=3)
+    job = json.loads(scopehub(catalogue, "import", str(tmp_path / "sized.ome.tif"), "--target",
+                              f"Dataset:{unique('sized')}", "--json", "--no-progress").stdout)
+    image_id = job["images"][0]
+    # The embedded server is the Jupyter server's: we hold it only while we use it (as the command line does).
+    embedded = None if catalogue.database_url else EmbeddedPostgres(Path(catalogue.data_dir) / "pgdata")
+    engine = sa.create_engine(catalogue.database_url or embedded.start(), poolclass=sa.NullPool)
+    try:
+        with engine.begin() as conn:
+            zarr_path, recorded = conn.execute(sa.text("SELECT zarr_path, pyramid_bytes FROM images WHERE id = :i"),
+                                               {"i": image_id}).one()
+            on_disk = tree_bytes(Path(catalogue.data_dir) / "store" / zarr_path)
+            assert recorded == on_disk > 0
+            # As if it had been imported before sizes were recorded (schema revision 0004).
+            conn.execute(sa.text("UPDATE images SET pyramid_bytes = NULL WHERE id = :i"), {"i": image_id})
+        res = scopehub(catalogue, "db", "upgrade")
+        assert re.search(r"measured the stored pyramids of \d+ images? imported before sizes were recorded",
+                         res.stdout), res.stdout
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT pyramid_bytes FROM images WHERE id = :i"),
+                                {"i": image_id}).scalar_one() == on_disk
+        assert "measured" not in scopehub(catalogue, "db", "upgrade").stdout  # once only
+    finally:
+        engine.dispose()
+        if embedded is not None:
+            embedded.stop()

@@ -429,6 +429,112 @@ def truncated_tiff(path: Path, keep: float = 0.6) -> None:
     path.write_bytes(data[: int(len(data) * keep)])
 
 
+def ome_stack(path: Path, ifds_first: bool = False) -> np.ndarray:
+    """A TCZYX OME-TIFF (1 × 4 channels × 3 z, 100 × 120 uint16, 64² zlib tiles): 12 IFDs.
+
+    As tifffile writes it, the first IFD comes first, then all pixel data, then the other IFDs and
+    (rewritten on close) the OME-XML. ``ifds_first`` writes plane by plane instead (each IFD before
+    its tiles, the OME-XML with the first), so the file ends in the last plane's last tile.
+    """
+    data = ramp((1, 4, 3, 100, 120), "uint16", 11)
+    options = {"photometric": "minisblack", "tile": (64, 64), "compression": "zlib"}
+    metadata = {"axes": "TCZYX", "Channel": {"Name": ["a", "b", "c", "d"]}, "PhysicalSizeX": 0.5}
+    tifffile.imwrite(path, data, ome=True, metadata=metadata, **options)
+    if ifds_first:
+        with tifffile.TiffFile(path) as tif:
+            xml = tif.ome_metadata
+        with tifffile.TiffWriter(path, ome=False) as tif:
+            for i, plane in enumerate(data.reshape(12, 100, 120)):
+                tif.write(plane, description=xml.encode() if i == 0 else None, metadata=None, contiguous=False,
+                          **options)
+    return data
+
+
+def ome_fewer_planes(path: Path, planes: int = 5) -> None:
+    """An OME-TIFF whose OME-XML declares 12 planes (4 channels × 3 z) but which holds only ``planes`` IFDs,
+    each whole: a writer stopped early, the file's structure intact."""
+    full = path.with_name("full-" + path.name)
+    data = ome_stack(full)
+    with tifffile.TiffFile(full) as tif:
+        xml = tif.ome_metadata
+    full.unlink()
+    with tifffile.TiffWriter(path, ome=False) as tif:
+        for i, plane in enumerate(data.reshape(12, 100, 120)[:planes]):
+            tif.write(plane, description=xml.encode() if i == 0 else None, metadata=None, contiguous=False,
+                      photometric="minisblack")
+
+
+def pyramid_data_last(path: Path) -> list[np.ndarray]:
+    """A SubIFD pyramid (2 channels, 3 levels, 128² zlib tiles) with its OME-XML in the first IFD, so the
+    file ends in the smallest level's last tile."""
+    full = path.with_name("full-" + path.name)
+    data = subifd_pyramid(full, (600, 500), tile=128)
+    with tifffile.TiffFile(full) as tif:
+        xml = tif.ome_metadata
+    full.unlink()
+    options = {"tile": (128, 128), "compression": "zlib", "photometric": "minisblack", "metadata": None}
+    with tifffile.TiffWriter(path, bigtiff=True, ome=False) as tif:
+        for c in range(data[0].shape[0]):
+            tif.write(data[0][c], subifds=len(data) - 1, description=xml.encode() if c == 0 else None, **options)
+            for level in data[1:]:
+                tif.write(level[c], subfiletype=1, **options)
+    return data
+
+
+def ifd_offsets(path: Path) -> list[int]:
+    """Where each IFD of the main chain starts."""
+    with tifffile.TiffFile(path) as tif:
+        return [page.offset for page in tif.pages]
+
+
+def last_tile(path: Path) -> tuple[int, int]:
+    """(offset, byte count) of the tile or strip that ends last in the file, SubIFDs included."""
+    ends: list[tuple[int, int]] = []
+    with tifffile.TiffFile(path) as tif:
+        for page in [*tif.pages, *(p for s in tif.series for level in s.levels for p in level.pages)]:
+            ends += zip(page.dataoffsets, page.databytecounts, strict=True)
+    return max(ends, key=lambda e: e[0] + e[1])
+
+
+def cut(path: Path, size: int, to: Path | None = None) -> Path:
+    """A copy of ``path`` (or ``path`` itself) cut to its first ``size`` bytes, as by an interrupted copy."""
+    to = to or path
+    to.write_bytes(path.read_bytes()[:size])
+    return to
+
+
+def imagej_contiguous(path: Path, planes: int = 12) -> np.ndarray:
+    """An ImageJ hyperstack (3 z × 4 channels) stored as ImageJ stores files over 4 GB: one IFD, then all planes'
+    data one after another. ``planes`` < 12 leaves the last ones out (the file cut short)."""
+    data = ramp((3, 4, 80, 90), "uint16", 12)
+    desc = "ImageJ=1.11a\nimages=12\nchannels=4\nslices=3\nhyperstack=true\nmode=grayscale\n"
+    flat = data.reshape(12, 80, 90)
+    tifffile.imwrite(path, flat[0], description=desc, metadata=None, photometric="minisblack")
+    with open(path, "ab") as f:  # a single IFD's data is the last thing tifffile writes
+        f.write(flat[1:planes].tobytes())
+    return data
+
+
+def ndpi_layout(path: Path) -> np.ndarray:
+    """A minimal NDPI-layout file (classic TIFF with 64-bit IFD offsets and high-bits blocks), which tifffile
+    reads as such when it is named ``.ndpi``: one uncompressed 60 × 80 uint8 strip."""
+    data = (np.arange(60 * 80) % 251).astype(np.uint8).reshape(60, 80)
+    h, w = data.shape
+    tags = [(256, 4, w), (257, 4, h), (258, 3, 8), (259, 3, 1), (262, 3, 1), (273, 4, None), (277, 3, 1),
+            (278, 4, h), (279, 4, h * w), (65420, 4, 1)]
+    n = len(tags)
+    ifd = 16
+    data_at = ifd + 2 + 12 * n + 8 + 4 * n
+    entries = b"".join(
+        struct.pack("<HHI", code, kind, 1)
+        + (struct.pack("<I", data_at if v is None else v) if kind == 4 else struct.pack("<HH", v, 0))
+        for code, kind, v in tags
+    )
+    path.write_bytes(b"II*\x00" + struct.pack("<Q", ifd) + bytes(4) + struct.pack("<H", n) + entries
+                     + struct.pack("<Q", 0) + bytes(4 * n) + data.tobytes())
+    return data
+
+
 def huge_header_tiff(path: Path, side: int = 10**6) -> None:
     """A small, valid TIFF whose ImageWidth and ImageLength are rewritten to ``side``."""
     tifffile.imwrite(path, np.zeros((16, 16), np.uint8), metadata=None, photometric="minisblack")

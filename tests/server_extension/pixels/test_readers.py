@@ -213,6 +213,30 @@ def test_rgb_tiff(tmp_path: Path, planar: bool) -> None:
         np.testing.assert_array_equal(image.levels[0][0, 2, 0, 100:200, 7:9], data[100:200, 7:9, 2])
 
 
+@pytest.mark.parametrize("layout", ["tiles-zlib", "tiles-raw", "strips-raw", "planar-rgb-tiles", "contig-rgb-strips"])
+def test_regions_inside_one_segment_and_across(tmp_path: Path, layout: str) -> None:
+    """A region inside one tile or strip is the decoded segment itself (the writer's usual read); it
+    must equal the same region read across segments, at the edges too, and be a writable array."""
+    path = tmp_path / f"{layout}.tif"
+    if layout.endswith("rgb-tiles") or layout.endswith("rgb-strips"):
+        whole = np.moveaxis(sf.rgb_tiff(path, planar=layout.startswith("planar")), -1, 0)  # (c, y, x)
+    else:
+        tiles = {"tile": (64, 64)} if layout.startswith("tiles") else {"rowsperstrip": 24}
+        compression = "zlib" if layout.endswith("zlib") else None
+        whole = sf.plain_tiff(path, "uint16", (150, 170), compression=compression, **tiles)[None]
+    with open_source(path) as source:
+        level = source.images[0].levels[0]
+        by, bx = level.chunks[3], level.chunks[4]
+        h, w = level.shape[3], level.shape[4]
+        regions = [(0, by, 0, bx), (by, 2 * by, bx, 2 * bx), (3, by - 5, 7, bx - 1), (0, h, 0, w), (5, h - 3, 2, w - 9),
+                   ((h - 1) // by * by, h, (w - 1) // bx * bx, w)]  # the last segment, short at the edge
+        for c in range(level.shape[1]):
+            for y0, y1, x0, x1 in regions:
+                got = level[0, c, 0, y0:y1, x0:x1]
+                np.testing.assert_array_equal(got, whole[c, y0:y1, x0:x1], err_msg=f"c={c} y={y0}:{y1} x={x0}:{x1}")
+                got[...] = 0  # the caller's own array
+
+
 def test_svs_slide(tmp_path: Path) -> None:
     path = tmp_path / "slide.svs"
     data = sf.svs_like(path)
@@ -325,7 +349,8 @@ BAD_FILES: dict[str, tuple[Callable[[Path], object], str]] = {
     "random.bin": (lambda p: p.write_bytes(np.random.default_rng(0).bytes(5000)), "not an image format"),
     "notes.txt": (lambda p: p.write_text("not an image at all\n"), "Supported: TIFF"),
     "empty.tif": (lambda p: p.write_bytes(b""), "empty"),
-    "header-only.tif": (lambda p: p.write_bytes(b"II*\x00\x08\x00\x00\x00"), "holds no image"),
+    "header-only.tif": (lambda p: p.write_bytes(b"II*\x00\x08\x00\x00\x00"), "has 8 bytes, but IFD 0 needs bytes 8–10"),
+    "no-ifd.tif": (lambda p: p.write_bytes(b"II*\x00\x00\x00\x00\x00"), "holds no image"),
 }
 
 
@@ -342,6 +367,105 @@ def test_bad_input_is_unreadable_and_untouched(tmp_path: Path, name: str) -> Non
     assert isinstance(caught.value, Unreadable) and caught.value.status == 422
     assert name.split(".")[0] in str(caught.value) or path.name in str(caught.value)
     assert sf.sha256(path) == before
+
+
+# Where a file is cut, as (layout, place) -> what the refusal names. "ome" is tifffile's own layout (the
+# first IFD, all pixel data, the other IFDs, then the OME-XML); "ifds-first" has each plane's IFD before its
+# tiles and ends in the last plane's last tile; "pyramid" is a SubIFD pyramid ending in its last level's last tile.
+TRUNCATIONS = {
+    ("ome", "header"): r"it has 6 bytes, but the header needs bytes 0–8",
+    ("ome", "ifd-chain"): r"tag 270 \(ImageDescription, where an OME-TIFF keeps its OME-XML\) in IFD 0",
+    ("ome", "pixel-data"): r"tag 270 \(ImageDescription",
+    ("ome", "last-tile"): r"tag 270 \(ImageDescription",
+    ("ifds-first", "ifd-chain"): r"but IFD 11 \(14 entries\) needs bytes",
+    ("ifds-first", "pixel-data"): r"but tile \d of 4 of IFD 5 needs bytes",
+    ("ifds-first", "last-tile"): r"but tile 4 of 4 of IFD 11 needs bytes",
+    ("pyramid", "header"): r"the header needs bytes 0–16",
+    ("pyramid", "ifd-chain"): r"but IFD 1 needs bytes",
+    ("pyramid", "pixel-data"): r"but tile \d of \d of SubIFD 0 of IFD 0 needs bytes",
+    ("pyramid", "last-tile"): r"but tile 2 of 2 of SubIFD 0 of IFD 1 needs bytes",
+}
+LAYOUTS: dict[str, Callable[[Path], object]] = {
+    "ome": sf.ome_stack,
+    "ifds-first": lambda p: sf.ome_stack(p, ifds_first=True),
+    "pyramid": sf.pyramid_data_last,
+}
+
+
+def cut_point(path: Path, place: str) -> int:
+    """Where to cut ``path``: inside the header, inside its last IFD, half-way into the data, inside its last tile."""
+    offset, count = sf.last_tile(path)
+    return {"header": 6, "ifd-chain": sf.ifd_offsets(path)[-1] + 5, "pixel-data": offset // 2,
+            "last-tile": offset + count // 2}[place]
+
+
+@pytest.mark.parametrize(("layout", "place"), list(TRUNCATIONS), ids=["-".join(k) for k in TRUNCATIONS])
+def test_truncated_tiff_is_refused_at_open(tmp_path: Path, layout: str, place: str) -> None:
+    """tifffile reads most of these as a smaller image (one plane of twelve) without an error; the reader refuses
+    them all when it opens them, naming the file and what is missing."""
+    whole = tmp_path / "whole.ome.tif"
+    LAYOUTS[layout](whole)
+    with open_source(whole) as source:  # the whole file reads
+        assert source.images[0].info.size_c in (2, 4)
+    path = sf.cut(whole, cut_point(whole, place), tmp_path / "cut.ome.tif")
+    before = sf.sha256(path)
+    with pytest.raises(UnreadableFile, match=TRUNCATIONS[layout, place]) as caught:
+        open_source(path)
+    message = str(caught.value)
+    assert message.startswith("cut.ome.tif: the file is truncated or corrupt: it has ") and "Copy it again" in message
+    assert sf.sha256(path) == before
+
+
+def test_ome_tiff_holding_fewer_planes_than_its_ome_xml_declares(tmp_path: Path) -> None:
+    """Every IFD whole, but 5 of the 12 declared: tifffile would read the other 7 planes as zeros."""
+    path = tmp_path / "few.ome.tif"
+    sf.ome_fewer_planes(path, 5)
+    with tifffile.TiffFile(path) as tif:
+        assert tif.series[0].shape == (4, 3, 100, 120) and sum(p is None for p in tif.series[0].pages) == 7
+    with pytest.raises(UnreadableFile, match=r"^few.ome.tif: the OME-XML declares 12 planes \(4 channels × 3 z × 1 t\) "
+                       r"but 7 of them are not in the file: the file holds 5 IFDs; it is truncated"):
+        open_source(path)
+
+
+def test_multi_file_ome_tiff_with_a_missing_or_truncated_companion(tmp_path: Path) -> None:
+    first, second = sf.ome_multifile(tmp_path)
+    whole = second.read_bytes()
+    sf.cut(second, len(whole) - 100)
+    with pytest.raises(UnreadableFile, match=r"^split_b.ome.tif: the file is truncated or corrupt: .* strip 1 of 1"):
+        open_source(first)
+    second.unlink()
+    with pytest.raises(UnreadableFile, match=r"^split_a.ome.tif: the OME-XML declares 2 planes .* 1 of them is not in "
+                       r"the file: split_b.ome.tif, which should be beside it, is missing"):
+        open_source(first)
+
+
+def test_imagej_hyperstack_stored_as_one_ifd(tmp_path: Path) -> None:
+    """ImageJ keeps a hyperstack over 4 GB as one IFD and all planes' data after it: read whole, refused when cut."""
+    path = tmp_path / "big.tif"
+    data = sf.imagej_contiguous(path)  # Z, C, Y, X
+    with open_source(path) as source:
+        (image,) = source.images
+        assert image.info.shape == (1, 4, 3, 80, 90)
+        np.testing.assert_array_equal(image.levels[0][0], data.transpose(1, 0, 2, 3))
+    cut = tmp_path / "cut.tif"
+    sf.imagej_contiguous(cut, planes=5)
+    with tifffile.TiffFile(cut) as tif:
+        assert tif.series[0].shape == (80, 90)  # tifffile: one plane, without an error
+    with pytest.raises(UnreadableFile, match=r"^cut.tif: the ImageJ metadata declares 12 images "
+                       r"\(4 channels × 3 slices\) but only 1 can be read"):
+        open_source(cut)
+
+
+def test_ndpi_layout_is_walked_as_tifffile_reads_it(tmp_path: Path) -> None:
+    """NDPI: classic TIFF with 64-bit IFD offsets and a block of high bits after each IFD."""
+    path = tmp_path / "slide.ndpi"
+    data = sf.ndpi_layout(path)
+    np.testing.assert_array_equal(tifffile.imread(path), data)
+    (read,) = read_all(path)
+    np.testing.assert_array_equal(read[0, 0, 0], data)
+    sf.cut(path, path.stat().st_size - 3)
+    with pytest.raises(UnreadableFile, match="but strip 1 of 1 of IFD 0 needs bytes"):
+        open_source(path)
 
 
 def test_limits_are_configurable(tmp_path: Path) -> None:
