@@ -22,6 +22,7 @@ from .identity import Identity, StandaloneIdentity
 from .imports.pyramid_sizes import measure_in_background
 from .imports.service import ImportService
 from .store import ManagedStore
+from .writes.service import WriteService
 
 
 @dataclass
@@ -207,6 +208,28 @@ class ScopehubApp(ExtensionApp):
         ones get 413. Uploads are streamed to the store's ``tmp/`` folder, never held in memory.""",
     )
 
+    write_max_age = Float(
+        24 * 3600.0,
+        config=True,
+        help="""Seconds an image being written from a client (``POST B/writes``) may go without receiving a
+        chunk before it is aborted and its chunks are removed from the store's ``tmp/`` folder. Nothing of
+        it reaches the catalogue; the client that comes back gets a clear error.""",
+    )
+
+    @validate("write_max_age")
+    def _valid_write_age(self, proposal):
+        if not proposal["value"] > 0:
+            raise ValueError("write_max_age must be positive")
+        return proposal["value"]
+
+    max_write_size = Int(
+        2**40,
+        config=True,
+        help="""Largest image a client may write (``POST B/writes``), in bytes of uncompressed pixels; larger
+        ones get 413 before any chunk is sent. Its chunks wait, compressed, in the store's ``tmp/`` folder
+        until the write is committed.""",
+    )
+
     @property
     def api_prefix(self) -> str:
         return "api/v1" if self.mode == "hub-service" else API_PREFIX
@@ -261,6 +284,10 @@ class ScopehubApp(ExtensionApp):
         # Images imported before pyramid sizes were recorded (revision 0004): measured once, off the start-up path.
         threading.Thread(target=measure_in_background, args=(db, store.root, self.log), daemon=True,
                          name="scopehub-pyramid-sizes").start()
+        writes = WriteService(db, store.root, self.write_max_age, self.max_write_size,
+                              interval=min(600.0, self.write_max_age / 4))
+        writes.start()  # expired writes go now, then every interval
+        self.context.extras["writes"] = writes
         self.log.info("scopehub: %s", identity.describe())
 
     def _initialize_client(self) -> None:
@@ -301,6 +328,8 @@ class ScopehubApp(ExtensionApp):
         context = getattr(self, "context", None)
         if context is None:
             return
+        if "writes" in context.extras:
+            await asyncio.to_thread(context.extras["writes"].stop)
         if "imports" in context.extras:
             await asyncio.to_thread(context.extras["imports"].shutdown)
         context.db.close()

@@ -1,6 +1,6 @@
 """``Browser``: the catalogue as a tree (projects, datasets, images with thumbnails) in a notebook.
 
-    browser = Browser()
+    browser = Browser(hub)       # hub = scopehub.connect(); Browser() connects as connect() does
     browser                      # search, filter by owner and group, pages of 100 images
     browser.selected             # [{"type": "image", "id": 12, "name": "..."}], follows the clicks
     browser.viewer               # the Viewer of the image opened last (double-click, or Open)
@@ -17,10 +17,11 @@ import anywidget
 import ipywidgets
 import traitlets as tr
 
-from .viewer import STATIC, TRANSPORTS, ConnectionMixin, Viewer, image_id_of
+from .client import Hub
+from .viewer import STATIC, TRANSPORTS, HubMixin, Viewer, hub_of, image_id_of
 
 
-class BrowserPanel(ConnectionMixin, anywidget.AnyWidget):
+class BrowserPanel(HubMixin, anywidget.AnyWidget):
     """The tree itself; most people use ``Browser``."""
 
     _esm = STATIC / "browser.js"
@@ -35,9 +36,9 @@ class BrowserPanel(ConnectionMixin, anywidget.AnyWidget):
     page_size = tr.Int(100, help="Rows per page of a list.").tag(sync=True)
     height = tr.Int(420, help="Height of the tree, in pixels.").tag(sync=True)
 
-    def __init__(self, *, connection: Any = None, **kwargs: Any) -> None:
+    def __init__(self, hub: Hub | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._init_connection(connection)
+        self._init_hub(hub)
         self.on_msg(lambda _w, content, _buffers: self._relay.handle(content))
 
     @tr.validate("page_size")
@@ -53,15 +54,14 @@ class Browser(ipywidgets.Box):
     selected = tr.List(tr.Dict(), help="The selected rows: type, id, name.")
     viewer = tr.Instance(Viewer, allow_none=True, help="The Viewer of the image opened last.")
 
-    def __init__(self, *, connection: Any = None, transport: str = "auto", query: str = "", owner: int = 0,
+    def __init__(self, hub: Hub | None = None, *, transport: str = "auto", query: str = "", owner: int = 0,
                  group: int = 0, page_size: int = 100, height: int = 420, viewer_height: int = 520,
                  **kwargs: Any) -> None:
         if transport not in TRANSPORTS:
             raise ValueError(f"transport must be one of {', '.join(TRANSPORTS)}")
-        self.panel = BrowserPanel(connection=connection, transport=transport, query=query, owner=owner, group=group,
+        self.panel = BrowserPanel(hub_of(hub), transport=transport, query=query, owner=owner, group=group,
                                   page_size=page_size, height=height,
                                   layout=ipywidgets.Layout(flex="1 1 340px", max_width="480px", margin="0 8px 8px 0"))
-        self._connection = connection
         self._viewer_height = viewer_height
         layout = kwargs.pop("layout", ipywidgets.Layout(display="flex", flex_flow="row wrap", align_items="flex-start",
                                                         width="100%"))
@@ -84,7 +84,7 @@ class Browser(ipywidgets.Box):
         """Show a Viewer for an image (an id or an object with ``.id``) beside the tree."""
         image_id = image_id_of(image)
         old = self.viewer
-        viewer = Viewer(image_id, connection=self._connection, transport=self.panel.transport,
+        viewer = Viewer(image_id, hub=self.panel._hub_value, transport=self.panel.transport,
                         height=self._viewer_height, layout=ipywidgets.Layout(flex="100 1 560px", min_width="0"))
         self.children = [self.panel, viewer]
         self.viewer = viewer

@@ -1,120 +1,110 @@
-"""How the kernel reaches the scopehub API.
+"""Where the scopehub API is, and the token to reach it: from the arguments, the environment, or the
+Jupyter server (or JupyterHub) that started this kernel. Never a database URL: the client only ever
+speaks to the API, with the caller's own identity.
 
-The widgets' front-ends talk to the API themselves, over HTTP on the page's origin. The kernel needs
-its own way in for three things: relaying the front-end's requests where the page cannot reach the
-API (the comm fallback, VS Code), saving ROIs and rendering settings from Python, and reading
-settings for a Viewer that was never displayed. ``ApiConnection`` is that way in: a base URL ending
-in ``api/v1/`` and a token. ``ApiConnection.discover()`` finds one from, in order:
+In order:
 
-1. ``SCOPEHUB_API_URL`` (and ``SCOPEHUB_TOKEN``): set by hand, or by a test;
-2. hub mode: ``SCOPEHUB_SERVICE_URL`` and ``JUPYTERHUB_API_TOKEN``, which the hub gives every user
-   server (``scopehub.hub_extension.configure``) and so every kernel;
-3. standalone: the Jupyter server that started this kernel (``JPY_PARENT_PID``; its
-   ``jpserver-<pid>.json`` in the runtime folder gives the URL and token).
-
-The notebook client (``scopehub.connect()``) is built elsewhere; ``as_connection`` accepts its
-objects too, as long as they say where the API is (``api_url`` or ``base_url``) and how to
-authenticate (``token`` or a ``requests.Session``).
+1. ``connect(url, token)``: given outright (a script on a laptop talking to a facility's hub).
+2. ``SCOPEHUB_URL`` and ``SCOPEHUB_TOKEN`` in the environment.
+3. In a JupyterHub user's kernel (``JUPYTERHUB_API_TOKEN`` is set): the scopehub service itself
+   (``SCOPEHUB_SERVICE_URL``, which hub mode gives every user server), else the user's own server
+   (``JUPYTERHUB_SERVICE_URL``) which forwards the API to the service; with the server's hub token.
+4. In a kernel started by a standalone Jupyter server: that server (its runtime file, matched by the
+   kernel's parent process id ``JPY_PARENT_PID``, or by ``JUPYTER_SERVER_URL`` in a Jupyter terminal),
+   with its token.
 """
 
 from __future__ import annotations
 
+import json
 import os
-from typing import Any
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
 
-import requests
+from .errors import ConnectionFailed
 
-DEFAULT_TIMEOUT = 60.0
-
-
-class ApiError(RuntimeError):
-    """An API reply that was not a success, with the API's own message."""
-
-    def __init__(self, status: int, message: str, method: str = "", path: str = "") -> None:
-        super().__init__(f"{method} {path}: {status} {message}".strip())
-        self.status = status
-        self.message = message
+API_PATH = "scopehub/api/v1/"
 
 
-class ApiConnection:
-    """``ApiConnection("http://127.0.0.1:8888/scopehub/api/v1/", token)``: requests to the API."""
+@dataclass(frozen=True)
+class Endpoint:
+    """The API's URL (ending in ``api/v1/``), the token, and how they were found."""
 
-    def __init__(self, api_url: str, token: str | None = None, session: requests.Session | None = None) -> None:
-        self.api_url = api_url.rstrip("/") + "/"
-        self.token = token or None
-        self.session = session or requests.Session()
-        if self.token:
-            self.session.headers["Authorization"] = f"token {self.token}"
+    api_url: str
+    token: str
+    found_by: str
 
-    def __repr__(self) -> str:
-        return f"ApiConnection({self.api_url!r})"
 
-    def request(self, method: str, path: str, *, query: str = "", params: dict[str, Any] | None = None,
-                json: Any = None, data: bytes | None = None, headers: dict[str, str] | None = None,
-                timeout: float = DEFAULT_TIMEOUT) -> requests.Response:
-        """``path`` is relative to the API (``images/3/render``); ``query`` an encoded query string."""
-        url = self.api_url + path.lstrip("/") + (f"?{query}" if query else "")
-        return self.session.request(method, url, params=params, json=json, data=data, headers=headers,
-                                    timeout=timeout, allow_redirects=False)
+def api_url(url: str) -> str:
+    """The API URL for what a person may paste: a Jupyter server, a hub service, or the API itself.
 
-    def json(self, method: str, path: str, **kwargs: Any) -> Any:
-        """A request that must succeed; its JSON reply (None for 204)."""
-        r = self.request(method, path, **kwargs)
-        if not 200 <= r.status_code < 300:
-            raise ApiError(r.status_code, _message(r), method, path)
-        return r.json() if r.content else None
+    ``http://host:8888/`` and ``.../user/bob/`` get ``scopehub/api/v1/``; a hub service
+    (``https://hub.example.org/services/scopehub/``) gets ``api/v1/``; a URL that already ends in
+    ``api/v1`` is kept.
+    """
+    url = url.strip()
+    if not re.match(r"^https?://", url):
+        raise ConnectionFailed(f"{url!r} is not an http(s) URL")
+    url = url.rstrip("/") + "/"
+    path = urlsplit(url).path
+    if path.endswith("/api/v1/"):
+        return url
+    if re.search(r"/services/[^/]+/$", path):
+        return url + "api/v1/"
+    return url + API_PATH
 
-    def get(self, path: str, **params: Any) -> Any:
-        return self.json("GET", path, params=params or None)
 
-    @classmethod
-    def discover(cls) -> ApiConnection | None:
-        """The API of the environment this kernel runs in, or None when nothing says where it is."""
-        env = os.environ
-        if env.get("SCOPEHUB_API_URL"):
-            return cls(env["SCOPEHUB_API_URL"], env.get("SCOPEHUB_TOKEN"))
-        if env.get("SCOPEHUB_SERVICE_URL") and env.get("JUPYTERHUB_API_TOKEN"):
-            return cls(env["SCOPEHUB_SERVICE_URL"].rstrip("/") + "/api/v1/", env["JUPYTERHUB_API_TOKEN"])
-        server = _parent_server()
-        if server is not None:
-            return cls(server["url"].rstrip("/") + "/scopehub/api/v1/", server.get("token"))
+def find_endpoint(url: str | None = None, token: str | None = None) -> Endpoint:
+    """The endpoint to use; raises :class:`ConnectionFailed` saying what to do when there is none."""
+    env = os.environ
+    if url:
+        return Endpoint(api_url(url), token if token is not None else env.get("SCOPEHUB_TOKEN", ""), "arguments")
+    if env.get("SCOPEHUB_URL"):
+        return Endpoint(api_url(env["SCOPEHUB_URL"]), token or env.get("SCOPEHUB_TOKEN", ""), "SCOPEHUB_URL")
+    hub_token = env.get("JUPYTERHUB_API_TOKEN")
+    if hub_token:
+        # Straight to the service when this server knows it (one hop fewer for every pixel read);
+        # else through the user's own server, which forwards the API.
+        if env.get("SCOPEHUB_SERVICE_URL"):
+            return Endpoint(api_url(env["SCOPEHUB_SERVICE_URL"]), token or hub_token, "JupyterHub (scopehub service)")
+        if env.get("JUPYTERHUB_SERVICE_URL"):
+            return Endpoint(api_url(env["JUPYTERHUB_SERVICE_URL"]), token or hub_token, "JupyterHub (your server)")
+    server = _launching_server()
+    if server is not None:
+        return Endpoint(api_url(server["url"]), token or server.get("token", ""),
+                        f"the Jupyter server (pid {server.get('pid')})")
+    raise ConnectionFailed(
+        "no scopehub server found: outside Jupyter, call scopehub.connect(url, token) (or set SCOPEHUB_URL and "
+        "SCOPEHUB_TOKEN), e.g. connect('https://hub.example.org/services/scopehub/', token) with a token made "
+        "on the hub's token page")
+
+
+def _runtime_files() -> list[dict]:
+    """The runtime files of running Jupyter servers (what ``jupyter server list`` reads)."""
+    from jupyter_core.paths import jupyter_runtime_dir
+
+    folder = Path(os.environ.get("JUPYTER_RUNTIME_DIR") or jupyter_runtime_dir())
+    servers = []
+    for path in sorted(folder.glob("jpserver-*.json")) if folder.is_dir() else []:
+        try:
+            servers.append(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError):
+            continue  # being written, or not ours to read
+    return servers
+
+
+def _launching_server() -> dict | None:
+    """The Jupyter server that started this kernel (or the terminal this runs in), if any."""
+    env = os.environ
+    parent = env.get("JPY_PARENT_PID")
+    server_url = env.get("JUPYTER_SERVER_URL")
+    if not parent and not server_url:
         return None
-
-
-def as_connection(value: Any = None) -> ApiConnection | None:
-    """An ``ApiConnection`` from one, from a client object that says where the API is, or discovered."""
-    if value is None:
-        return ApiConnection.discover()
-    if isinstance(value, ApiConnection):
-        return value
-    if isinstance(value, str):
-        return ApiConnection(value, os.environ.get("SCOPEHUB_TOKEN"))
-    url = next((getattr(value, name) for name in ("api_url", "base_url", "url") if getattr(value, name, None)), None)
-    if url is None:
-        raise TypeError(f"cannot tell where the scopehub API is from {value!r}: give an ApiConnection, a URL, "
-                        "or an object with api_url (or base_url) and token (or session)")
-    session = getattr(value, "session", None)
-    return ApiConnection(str(url), getattr(value, "token", None),
-                         session if isinstance(session, requests.Session) else None)
-
-
-def _message(r: requests.Response) -> str:
-    try:
-        return r.json()["error"]["message"]
-    except (ValueError, KeyError, TypeError):
-        return r.text[:300] or r.reason
-
-
-def _parent_server() -> dict[str, Any] | None:
-    """The running Jupyter server that started this kernel (else the only one running), if any."""
-    try:
-        from jupyter_server.serverapp import list_running_servers
-    except ImportError:  # a kernel without jupyter_server installed beside it
-        return None
-    servers = list(list_running_servers())
-    # jupyter_client tells a kernel its server's pid; a kernel started some other way may still be its child.
-    parent = int(os.environ.get("JPY_PARENT_PID") or os.getppid())
-    for server in servers:
-        if server.get("pid") == parent:
-            return server
-    return servers[0] if len(servers) == 1 else None
+    for info in _runtime_files():
+        if parent and str(info.get("pid")) == parent:
+            return info
+        if server_url and info.get("url", "").rstrip("/") == server_url.rstrip("/"):
+            return info
+    return None

@@ -2,7 +2,7 @@
 
 Where the page cannot reach the server extension (VS Code, a notebook shown from another host), the
 front-end sends ``{"type": "request", "id", "method", "path", "query", "body"}`` over the widget's
-comm; the kernel makes the request with its ``ApiConnection`` on a few worker threads (so the kernel
+comm; the kernel makes the request with its client (``Hub.http``, the caller's token) on a few worker threads (so the kernel
 stays free for the user's code while tiles load) and answers ``{"type": "reply", "id", "status",
 "content_type"}`` with the reply's bytes as one binary buffer. Only paths inside the API are relayed.
 """
@@ -18,7 +18,9 @@ from typing import Any
 
 import requests
 
-from .connection import ApiConnection
+from .client import Hub
+from .errors import ScopehubError
+from .http import TIMEOUT
 
 METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
 # A relative API path: no scheme, no host, no way out of api/v1/.
@@ -46,9 +48,9 @@ class RequestRelay:
     """Answers a widget's ``request`` messages; ``send(content, buffers)`` is the widget's own send."""
 
     def __init__(self, send: Callable[[dict, list[bytes]], None],
-                 connection: Callable[[], ApiConnection | None]) -> None:
+                 hub: Callable[[], Hub]) -> None:
         self._send = send
-        self._connection = connection
+        self._hub = hub
         self._lock = threading.Lock()  # one message at a time onto the comm
         self._cancelled: set[int] = set()
         self.answered: dict[str, int] = {}  # by the path's last part (render, thumbnail, ...): what was relayed
@@ -95,13 +97,15 @@ class RequestRelay:
             return _error(400, "bad_path", f"not a path inside the scopehub API: {path[:200]!r}")
         if any(c in query for c in "#\r\n"):
             return _error(400, "bad_query", "the query string has characters it cannot have")
-        connection = self._connection()
-        if connection is None:
-            return _error(503, "no_connection", "this kernel does not know where the scopehub API is: set "
-                          "SCOPEHUB_API_URL and SCOPEHUB_TOKEN, or give the widget a connection")
-        body = content.get("body")
         try:
-            r = connection.request(method, path, query=query, json=body)
+            http = self._hub().http
+        except ScopehubError as e:  # no server found, or it refused the token
+            return _error(503, "no_connection", f"this kernel cannot reach the scopehub API: {e.message}")
+        body = content.get("body")
+        url = http.url(path) + (f"?{query}" if query else "")
+        try:
+            # The session itself, not Http.request: an error reply goes back to the front-end as it is.
+            r = http.session.request(method, url, json=body, timeout=TIMEOUT, allow_redirects=False)
         except requests.RequestException as e:
             return _error(502, "unreachable", f"the kernel could not reach the scopehub API: {e}")
         return r.status_code, r.headers.get("Content-Type", ""), r.content

@@ -1,6 +1,6 @@
 """``Viewer``: one image of the catalogue in a notebook, with its channels, planes and ROIs.
 
-    viewer = Viewer(image_id)            # or any object with .id (the client's images)
+    viewer = Viewer(hub.image(12))       # the client's Image (or an id: Viewer(12) connects as connect() does)
     viewer                               # shows it: tiles at the screen's resolution, pan and zoom
     viewer.set_channel(0, active=False)  # the picture follows
     viewer.goto(x=1200, y=800, zoom=2)   # image pixels; zoom = screen pixels per image pixel
@@ -20,7 +20,7 @@ from typing import Any
 import anywidget
 import traitlets as tr
 
-from .connection import ApiConnection, as_connection
+from .client import Hub, connect
 from .relay import RequestRelay
 from .shapes import flatten, pack, roi_payload, unpack
 
@@ -30,39 +30,42 @@ TOOLS = ("pan", "rectangle", "ellipse", "point", "polygon")
 
 
 def image_id_of(image: Any) -> int:
-    """An image id from an int, a dict with ``id``, or any object with ``.id``."""
+    """An image id from an int, a dict with ``id``, or any object with ``.id`` (the client's ``Image``)."""
     value = image.get("id") if isinstance(image, dict) else getattr(image, "id", image)
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise TypeError(f"expected an image id or an object with .id, not {image!r}")
     return value
 
 
-class ConnectionMixin:
-    """A lazily discovered ``ApiConnection`` for the kernel side, and the comm relay over it."""
+def hub_of(value: Any) -> Hub | None:
+    """The client's ``Hub`` given outright or behind one of its objects (``Image._hub``); else None."""
+    if value is None or isinstance(value, Hub):
+        return value
+    hub = getattr(value, "_hub", None)
+    if isinstance(hub, Hub):
+        return hub
+    raise TypeError(f"expected a scopehub.Hub (scopehub.connect()) or one of its objects, not {value!r}")
 
-    _connection_value: ApiConnection | None = None
-    _connection_given: Any = None
 
-    def _init_connection(self, connection: Any) -> None:
-        self._connection_given = connection
-        self._relay = RequestRelay(lambda content, buffers: self.send(content, buffers), self._find_connection)
+class HubMixin:
+    """The kernel's way to the API: the ``Hub`` given, else one found as ``connect()`` finds it, on
+    first use (a widget that is only shown never needs it); and the comm relay over it."""
 
-    def _find_connection(self) -> ApiConnection | None:
-        if self._connection_value is None:
-            self._connection_value = as_connection(self._connection_given)
-        return self._connection_value
+    _hub_value: Hub | None = None
+
+    def _init_hub(self, hub: Any) -> None:
+        self._hub_value = hub_of(hub)
+        self._relay = RequestRelay(lambda content, buffers: self.send(content, buffers), lambda: self.hub)
 
     @property
-    def connection(self) -> ApiConnection:
-        """How this kernel reaches the API (see ``scopehub.widgets.connection``)."""
-        found = self._find_connection()
-        if found is None:
-            raise RuntimeError("this kernel does not know where the scopehub API is: pass connection=... or "
-                               "set SCOPEHUB_API_URL and SCOPEHUB_TOKEN")
-        return found
+    def hub(self) -> Hub:
+        """The client this widget uses from the kernel (``scopehub.connect()`` when none was given)."""
+        if self._hub_value is None:
+            self._hub_value = connect()  # raises ConnectionFailed saying what to do
+        return self._hub_value
 
 
-class Viewer(ConnectionMixin, anywidget.AnyWidget):
+class Viewer(HubMixin, anywidget.AnyWidget):
     """A zoomable, multi-channel view of one image, with ROIs drawn and shown."""
 
     _esm = STATIC / "viewer.js"
@@ -87,11 +90,11 @@ class Viewer(ConnectionMixin, anywidget.AnyWidget):
     height = tr.Int(520, help="Height of the image area, in pixels.").tag(sync=True)
     show_saved = tr.Bool(True, help="Show the catalogue's ROIs of the current plane.").tag(sync=True)
 
-    def __init__(self, image: Any = None, *, connection: Any = None, **kwargs: Any) -> None:
+    def __init__(self, image: Any = None, *, hub: Hub | None = None, **kwargs: Any) -> None:
         if image is not None:
             kwargs["image_id"] = image_id_of(image)
         super().__init__(**kwargs)
-        self._init_connection(connection)
+        self._init_hub(hub if hub is not None else getattr(image, "_hub", None))
         self._shown: tuple[dict[str, Any], list[bytes]] | None = None
         self.on_msg(self._on_message)
 
@@ -163,9 +166,9 @@ class Viewer(ConnectionMixin, anywidget.AnyWidget):
     # ---- rendering settings ------------------------------------------------------------------
     def load_rendering(self) -> None:
         """Take the saved (or default) settings from the API, as a freshly opened viewer does."""
-        c = self.connection
-        meta = c.get(f"images/{self.image_id}")
-        settings = c.get(f"images/{self.image_id}/rendering")["settings"]
+        http = self.hub.http
+        meta = http.get(f"images/{self.image_id}")
+        settings = http.get(f"images/{self.image_id}/rendering")["settings"]
         metas = meta.get("channels") or []
         channels = []
         for i, ch in enumerate(settings["channels"]):
@@ -211,7 +214,7 @@ class Viewer(ConnectionMixin, anywidget.AnyWidget):
 
     def save_rendering(self) -> dict[str, Any]:
         """Keep the current settings as yours for this image (thumbnails and other viewers follow)."""
-        return self.connection.json("PUT", f"images/{self.image_id}/rendering", json=self.rendering_settings())
+        return self.hub.http.json("PUT", f"images/{self.image_id}/rendering", json=self.rendering_settings())
 
     # ---- ROIs ------------------------------------------------------------------------------------
     def show_rois(self, shapes: Any, *, color: str = "#00E5FF", replace: bool = True) -> int:
@@ -243,7 +246,7 @@ class Viewer(ConnectionMixin, anywidget.AnyWidget):
             for shape in rois:
                 if shape.get("roi_id") is not None:
                     continue
-                reply = self.connection.json("POST", f"images/{self.image_id}/rois", json=roi_payload(shape))
+                reply = self.hub.http.json("POST", f"images/{self.image_id}/rois", json=roi_payload(shape))
                 shape["roi_id"] = reply["id"]
                 saved.append(reply["id"])
         finally:

@@ -35,6 +35,8 @@ QUERY_PARAMETERS: dict[str, dict[str, Any]] = {
            "description": "Only annotations linked to this object, as TYPE:ID."},
     "type": {"type": "string", "description": "A kind of annotation, or (search) comma-separated object kinds."},
 }
+# Path parameters that count from 0 (a chunk's place in the image), not ids.
+INDEX_PARAMETERS = ("t", "c", "z", "yi", "xi")
 PARENT_OF = {"dataset": "project", "image": "dataset", "plate": "screen"}
 ERROR_TEXT = {400: "Bad input", 401: "No identity", 403: "Not allowed", 404: "Missing or invisible",
               409: "Conflict", 413: "Too large", 422: "Unreadable"}
@@ -105,6 +107,7 @@ def openapi_spec(routes: list[tuple[str, type]], base_url: str = "/",
         for name in names:
             schema = ({"type": "string", "pattern": r"^[A-Za-z0-9._@+%-]+$"} if name == "user"
                       else {"type": "string", "minLength": 1} if name == "path"  # a file path (zarr)
+                      else {"type": "integer", "minimum": 0} if name in INDEX_PARAMETERS
                       else {"type": "integer", "minimum": 1})
             op["parameters"].append({"name": name, "in": "path", "required": True, "schema": schema})
         missing_parent = False
@@ -135,6 +138,8 @@ def openapi_spec(routes: list[tuple[str, type]], base_url: str = "/",
                                    "group_id": {"type": "string"}}}}
             content.update(notes.get("upload") or {})
             op["requestBody"] = {"required": verb != "put", "content": content}
+        elif notes.get("upload"):  # a body that is only bytes (a chunk of pixels)
+            op["requestBody"] = {"required": True, "content": dict(notes["upload"])}
         status = str(notes["status"])
         if reply is not None:
             op["responses"][status] = {"description": "OK", "content": {

@@ -196,6 +196,7 @@ class ContainerOut(Owned):
     type: Literal["project", "dataset", "image", "screen", "plate"]
     name: str
     description: str
+    has_provenance: bool = Field(False, description="Made from a notebook or script: `GET .../provenance` says how.")
     child_count: int | None = Field(None, description="Visible children (projects, datasets, screens).")
     parents: list[int] | None = Field(None, description="Ids of the visible parents (single-object replies).")
     fileset_id: int | None = None

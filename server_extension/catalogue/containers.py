@@ -60,10 +60,14 @@ class ContainerManager:
                 .where(link.parent_id.in_([r.id for r in rows]), policy.visible(child))
                 .group_by(link.parent_id)
             ).all())
+        from .provenance import ProvenanceManager
+
+        with_provenance = ProvenanceManager().recorded(session, kind.name, [r.id for r in rows])
         items = []
         for row in rows:
             item = {"type": kind.name, **owned_fields(row, policy, users, groups),
-                    "name": row.name, "description": row.description}
+                    "name": row.name, "description": row.description,
+                    "has_provenance": row.id in with_provenance}
             if kind.child:
                 item["child_count"] = child_counts.get(row.id, 0)
             if kind.name == "image":

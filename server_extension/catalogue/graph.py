@@ -19,6 +19,7 @@ from .audit import record
 from .errors import BadRequest, NotFound
 from .kinds import KINDS, Kind
 from .permissions import PermissionPolicy
+from .provenance import ProvenanceManager
 
 # Order matters when deleting: children before the containers that hold them.
 DELETE_ORDER = ("image", "dataset", "project", "plate", "screen")
@@ -141,6 +142,7 @@ class GraphManager:
             session.info.setdefault("remove_after_commit", []).extend(session.execute(
                 sa.select(m.Image.zarr_path).where(m.Image.id.in_(reached["image"]),
                                                    m.Image.zarr_path.is_not(None))).scalars())
+        ProvenanceManager().forget(session, reached)
         for name in DELETE_ORDER:
             ids = reached.get(name)
             if ids:

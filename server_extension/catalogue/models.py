@@ -392,3 +392,66 @@ class AuditEntry(Base):
     target_type: Mapped[str] = mapped_column(String(32), default="")
     target_id: Mapped[int | None] = mapped_column(BigInteger)
     details: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+
+
+WRITE_STATES = ("open", "committing", "done", "aborted", "failed")
+
+
+class ImageWrite(Owned, Base):
+    """An image being written from a client, chunk by chunk, before it becomes a catalogue image.
+
+    The chunks wait in ``<store>/tmp/write-<id>/``; ``POST B/writes/{id}/commit`` turns them into a
+    pyramid and an image row (as an import job), all or nothing. Open writes left alone expire.
+    """
+
+    __tablename__ = "image_writes"
+    __table_args__ = (
+        CheckConstraint(f"status IN {WRITE_STATES!r}", name="status"),
+        Index("ix_image_writes_group_owner", "group_id", "owner_id"),
+        Index("ix_image_writes_status", "status"),
+    )
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    dataset_id: Mapped[int | None] = mapped_column(ForeignKey("datasets.id", ondelete="SET NULL"))
+    # True when the image goes into a dataset: a dataset deleted meanwhile fails the commit.
+    to_dataset: Mapped[bool] = mapped_column(Boolean, default=False)
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    description: Mapped[str] = mapped_column(Text, default="")
+    # Level 0 as (t, c, z, y, x), and the pixel type (one of the stored types).
+    shape: Mapped[list[int]] = mapped_column(JSONB)
+    pixel_type: Mapped[str] = mapped_column(String(16))
+    # {"channels": [{"name", "color"}], "physical_size": {"x", "y", "z"}, "is_label": bool}
+    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSONB, default=dict)
+    # What the image was computed from, and how: recorded with the image when it is committed.
+    provenance: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("import_jobs.id", ondelete="SET NULL"))
+    image_id: Mapped[int | None] = mapped_column(ForeignKey("images.id", ondelete="SET NULL"))
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+PROVENANCE_TYPES = ("project", "dataset", "image", "screen", "plate")
+
+
+class Provenance(Base):
+    """How an object was made from a notebook or script: its inputs, code, parameters and packages."""
+
+    __tablename__ = "provenance"
+    __table_args__ = (
+        CheckConstraint(f"object_type IN {PROVENANCE_TYPES!r}", name="object_type"),
+        UniqueConstraint("object_type", "object_id", name="uq_provenance_object"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    object_type: Mapped[str] = mapped_column(String(16))
+    object_id: Mapped[int] = mapped_column(BigInteger)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("experimenters.id", ondelete="SET NULL"))
+    created: Mapped[dt.datetime] = mapped_column(server_default=func.now())
+    # [{"type": "image", "id": 12}], in the order given
+    inputs: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
+    # The notebook (path under the Jupyter root) or script, and the code of the cell that made it.
+    source: Mapped[str] = mapped_column(Text, default="")
+    code_sha256: Mapped[str] = mapped_column(String(64), default="")
+    code: Mapped[str | None] = mapped_column(Text)
+    parameters: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    # {"numpy": "2.4.0", ...}: the versions of the packages the kernel had loaded
+    packages: Mapped[dict[str, str]] = mapped_column(JSONB, default=dict)
+    # Python version, platform, client: what else the client said about where it ran
+    environment: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)

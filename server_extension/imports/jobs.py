@@ -123,8 +123,9 @@ class ImportJobManager:
         replies = []
         for job in jobs:
             request = job.request or {}
-            sources = [*request.get("paths", []), *request.get("labels", [])] or [
-                u["name"] for u in request.get("uploads", [])]
+            sources = ([*request.get("paths", []), *request.get("labels", [])]
+                       or [u["name"] for u in request.get("uploads", [])]
+                       or ([f"write {request['write_id']}"] if request.get("write_id") else []))
             replies.append({
                 "id": job.id,
                 "status": job.status,

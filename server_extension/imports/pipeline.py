@@ -154,9 +154,14 @@ class ImportPipeline:
     def run(self, job_id: int, listener: Listener | None = None,
             should_stop: Callable[[], bool] | None = None) -> dict[str, Any]:
         """Run a job this process has claimed and holds the lock of; returns the job as the API shows it."""
+        job, caller = self.db.call(self._load, job_id)
+        if (job.request or {}).get("write_id") is not None:
+            # An image written from a client (``B/writes``): its chunks, not files, become the image.
+            from ..writes.commit import WriteCommit
+
+            return WriteCommit(self.db, self.root).run(job, caller, listener, should_stop)
         work = self.root / "tmp" / f"job-{job_id}"
         moved: list[Path] = []
-        job, caller = self.db.call(self._load, job_id)
         progress = Progress(self.db, job_id, listener, should_stop)
         current: list[str] = [""]  # what is being worked on, for unexpected errors
         try:
@@ -378,12 +383,12 @@ class ImportPipeline:
                         store_path=f"{originals[n]}/{f.name}"))
                 for k, (info, pyramid, _dest) in enumerate(source.images):
                     name = _image_name(request.get("name"), source, k, info, total_images, len(image_ids))
-                    image = _image_row(info, pyramid, name, request.get("description") or info.description or "")
+                    image = image_row(info, pyramid, name, request.get("description") or info.description or "")
                     image.owner_id, image.group_id, image.fileset_id = caller.user_id, group_id, fileset.id
                     image.zarr_path, image.pyramid_bytes = pixels[n][k], pyramid.stored_bytes
                     session.add(image)
                     session.flush()
-                    session.add_all(_channel_rows(image.id, info, pyramid))
+                    session.add_all(channel_rows(image.id, info, pyramid))
                     if dataset is not None:
                         session.add(m.DatasetImageLink(parent_id=dataset.id, child_id=image.id,
                                                        owner_id=caller.user_id, group_id=group_id))
@@ -524,7 +529,7 @@ def _image_name(requested: str | None, source: Source, k: int, info: Any, total:
     return text(name)[:m.NAME_LENGTH]
 
 
-def _image_row(info: Any, pyramid: Any, name: str, description: str) -> m.Image:
+def image_row(info: Any, pyramid: Any, name: str, description: str) -> m.Image:
     return m.Image(
         name=name, description=description, series=info.series, acquisition_date=info.acquisition_date,
         size_x=info.size_x, size_y=info.size_y, size_z=info.size_z, size_c=info.size_c, size_t=info.size_t,
@@ -534,7 +539,7 @@ def _image_row(info: Any, pyramid: Any, name: str, description: str) -> m.Image:
         is_rgb=bool(info.is_rgb))
 
 
-def _channel_rows(image_id: int, info: Any, pyramid: Any) -> list[m.Channel]:
+def channel_rows(image_id: int, info: Any, pyramid: Any) -> list[m.Channel]:
     from ..pixels.info import DEFAULT_COLORS, ChannelInfo
 
     channels = list(getattr(pyramid, "channels", None) or info.channels)
@@ -570,4 +575,5 @@ def describe_error(error: BaseException, current: str = "") -> str:
             "the server log has the details")
 
 
-__all__ = ["ImportPipeline", "ImportStopped", "check_label", "check_readable", "describe_error", "inspect_source"]
+__all__ = ["ImportPipeline", "ImportStopped", "channel_rows", "check_label", "check_readable", "describe_error",
+           "image_row", "inspect_source"]

@@ -48,8 +48,11 @@ def referenced(session: Session, paths: list[str]) -> set[str]:
 
 
 def abandon(session: Session, store_root: Path, job: m.ImportJob, reason: str) -> list[str]:
-    """Mark ``job`` failed and remove what it left: its work folder, its uploads, its unreferenced moves."""
+    """Mark ``job`` failed and remove what it left: its work folder, its uploads, its unreferenced moves
+    (and, for the commit of a write, the write's chunks: the write fails with it)."""
     ImportJobManager().fail(session, job.id, reason)
+    session.execute(sa.update(m.ImageWrite).where(m.ImageWrite.job_id == job.id, m.ImageWrite.status == "committing")
+                    .values(status="failed", error=reason, modified=m.now()))
     removed = []
     keep = referenced(session, list(job.work_paths))
     for path in [f"tmp/job-{job.id}", *job.work_paths]:
@@ -87,7 +90,8 @@ def abandon_job(db: Database, store_root: Path, job_id: int, reason: str, wait: 
 
 
 def recover(db: Database, store_root: Path, grace: float = ORPHAN_GRACE) -> RecoveryReport:
-    """Run at start-up, before any worker starts."""
+    """Run at start-up, before any worker starts. The chunks of open writes (``B/writes``) stay: a client
+    may go on sending them after a restart (expiry is the write service's business)."""
     store_root = Path(store_root)
     report = RecoveryReport()
 
@@ -102,6 +106,8 @@ def recover(db: Database, store_root: Path, grace: float = ORPHAN_GRACE) -> Reco
                 continue
             report.removed.extend(abandon(session, store_root, job, STOPPED))
             report.failed_jobs.append(job.id)
+        open_writes = session.execute(sa.select(m.ImageWrite.id).where(m.ImageWrite.status == "open")).scalars()
+        live.update(f"tmp/write-{i}" for i in open_writes)
         return live
 
     live = db.call(jobs)

@@ -49,7 +49,7 @@ def test_tour_runs_top_to_bottom(fresh_server: JupyterServerProcess, monkeypatch
     assert not any(o.output_type == "error" for c in nb.cells if c.cell_type == "code" for o in c.outputs)
     assert f"Connected to {fresh_server.url}scopehub/api/v1/ as newcomer" in outputs[0]
     # The catalogue was empty: the tour made its image, and used it throughout.
-    used = re.search(r"Using image (\d+): tour-cells.tif, 1536 x 1024, 2 channels", outputs[1])
+    used = re.search(r"Using image (\d+): tour-cells, 1536 x 1024, 2 channels", outputs[1])
     assert used, outputs[1]
     image_id = int(used.group(1))
     api = Api(fresh_server.url + "scopehub/api/v1/", fresh_server.token)

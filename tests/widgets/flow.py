@@ -14,7 +14,8 @@ import numpy as np
 from ..api_client import Api
 from .lab import KernelProbe, NotebookPage, screenshot
 
-BROWSER_CELL = "from scopehub.widgets import Browser, Viewer\nbrowser = Browser(height=320, viewer_height=420)\nbrowser"
+BROWSER_CELL = ("import scopehub\nfrom scopehub.widgets import Browser, Viewer\nhub = scopehub.connect()\n"
+                "browser = Browser(hub, height=320, viewer_height=420)\nbrowser")
 
 
 @dataclass
@@ -58,6 +59,7 @@ class Flow:
         self.page.locator('.scopehub-browser button[data-action="open"]').click()
         self.wait_complete()
         assert self.kernel.value("browser.viewer.image_id") == self.image["id"]
+        assert self.kernel.value("browser.viewer.hub is hub")  # the Browser's client, handed on
         status = self.kernel.wait_for("browser.viewer.status", lambda s: s.get("state") == "complete")
         assert status["transport"] == "http" and status["tiles_loaded"] >= 1, status
 

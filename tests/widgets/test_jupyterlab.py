@@ -22,6 +22,7 @@ NOTEBOOK = "widgets.ipynb"
 
 @pytest.fixture(scope="module")
 def flow(lab: Lab, chromium: Chromium, cells_image: dict) -> Iterator[Flow]:
+    # Given only an id, the Viewer connects as scopehub.connect() does (for the relay).
     comm_cell = (f"comm_viewer = Viewer({cells_image['id']}, transport='comm', height=300)\n"
                  "comm_viewer")
     put_notebook(lab.url, lab.token, NOTEBOOK, [BROWSER_CELL, comm_cell])
@@ -70,5 +71,6 @@ def test_comm_transport_brings_tiles_through_the_kernel(flow: Flow) -> None:
     green = (pixels[..., 1] > 120) & (pixels[..., 0] < 60)
     assert red.mean() > 0.02 and green.mean() > 0.01, (red.mean(), green.mean())
     # The kernel relayed them: it answered at least as many render requests as the front-end loaded tiles.
+    assert flow.kernel.value("[comm_viewer.hub is not hub, comm_viewer.hub.username]") == [True, "maria"]
     relayed = flow.kernel.value("comm_viewer._relay.answered")
     assert relayed.get("render", 0) >= status["tiles_loaded"], (relayed, status)

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 import traitlets
 
-from scopehub.widgets import ApiConnection, ApiError, Viewer
+import scopehub
+from scopehub.widgets import Viewer
 from scopehub.widgets.shapes import unpack
 
 from .conftest import Lab
@@ -16,8 +17,8 @@ from .lab import import_array
 
 
 @pytest.fixture(scope="module")
-def connection(lab: Lab) -> ApiConnection:
-    return ApiConnection(lab.url + "scopehub/api/v1/", lab.token)
+def client(lab: Lab) -> scopehub.Hub:
+    return lab.connect()
 
 
 @pytest.fixture(scope="module")
@@ -81,8 +82,8 @@ def test_another_image_starts_afresh() -> None:
     assert (viewer.channels, viewer.rois, viewer.view, viewer.z, viewer.shown_rois) == ([], [], {}, 0, [])
 
 
-def test_channels_come_from_the_api_and_settings_go_back(connection: ApiConnection, image: dict) -> None:
-    viewer = Viewer(image["id"], connection=connection)
+def test_channels_come_from_the_api_and_settings_go_back(client: scopehub.Hub, image: dict) -> None:
+    viewer = Viewer(client.image(image["id"]))
     viewer.set_channel(1, active=False, color="#00ffff", window=(10, 900))
     assert [c["name"] for c in viewer.channels] == [c["name"] for c in image["channels"]]
     c = viewer.channels[1]
@@ -92,40 +93,54 @@ def test_channels_come_from_the_api_and_settings_go_back(connection: ApiConnecti
     viewer.projection = "intmax"
     reply = viewer.save_rendering()
     assert reply["saved"] is True
-    saved = connection.get(f"images/{image['id']}/rendering")["settings"]
+    saved = client.http.get(f"images/{image['id']}/rendering")["settings"]
     assert saved["channels"][1] == {"active": False, "start": 10.0, "end": 900.0, "color": "00FFFF", "inverted": False}
     assert (saved["z"], saved["projection"]) == (2, "intmax")
     # A new viewer of the image starts from what was saved.
-    again = Viewer(image["id"], connection=connection)
+    again = Viewer(image["id"], hub=client)
     again.load_rendering()
     assert again.channels[1]["active"] is False and again.z == 2 and again.projection == "intmax"
 
 
-def test_bad_channel_edits_are_refused(connection: ApiConnection, image: dict) -> None:
-    viewer = Viewer(image["id"], connection=connection)
+def test_bad_channel_edits_are_refused(client: scopehub.Hub, image: dict) -> None:
+    viewer = Viewer(client.image(image["id"]))
     with pytest.raises(IndexError, match="has 3"):
         viewer.set_channel(3, active=True)
     with pytest.raises(ValueError, match="below its start"):
         viewer.set_channel(0, window=(100, 10))
 
 
-def test_without_a_connection_python_side_actions_say_what_to_do(monkeypatch: pytest.MonkeyPatch,
-                                                                  tmp_path) -> None:
-    for name in ("SCOPEHUB_API_URL", "SCOPEHUB_SERVICE_URL", "JUPYTERHUB_API_TOKEN"):
+def test_without_a_server_python_side_actions_say_what_to_do(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("SCOPEHUB_URL", "SCOPEHUB_TOKEN", "JUPYTERHUB_API_TOKEN", "SCOPEHUB_SERVICE_URL",
+                 "JUPYTERHUB_SERVICE_URL", "JPY_PARENT_PID", "JUPYTER_SERVER_URL"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path))  # no running server to be found
-    with pytest.raises(RuntimeError, match="SCOPEHUB_API_URL"):
-        Viewer(1).save_rendering()
+    viewer = Viewer(1)  # made and shown without a server: it looks for one only when Python needs it
+    with pytest.raises(scopehub.ConnectionFailed, match=r"scopehub.connect\(url, token\)"):
+        viewer.save_rendering()
 
 
-def test_save_rois_posts_the_drawn_shapes(connection: ApiConnection, image: dict) -> None:
+def test_the_client_given_or_found_is_the_one_used(lab: Lab, client: scopehub.Hub, image: dict,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Viewer(client.image(image["id"])).hub is client
+    assert Viewer(image["id"], hub=client).hub is client
+    with pytest.raises(TypeError, match="scopehub.Hub"):
+        Viewer(image["id"], hub="http://elsewhere/")
+    # No client given: found as connect() finds it (here from SCOPEHUB_URL), once.
+    monkeypatch.setenv("SCOPEHUB_URL", lab.url)
+    monkeypatch.setenv("SCOPEHUB_TOKEN", lab.token)
+    viewer = Viewer(image["id"])
+    assert viewer.hub is viewer.hub and viewer.hub.username == "maria"
+    assert viewer.hub.url == lab.url + "scopehub/api/v1/"
+
+
+def test_save_rois_posts_the_drawn_shapes(client: scopehub.Hub, image: dict) -> None:
     drawn = [{"id": "new-1", "type": "rectangle", "x": 1, "y": 2, "width": 3, "height": 4, "z": 0, "t": 0,
               "roi_id": None},
              {"id": "new-2", "type": "point", "x": 5, "y": 6, "z": 0, "t": 0, "roi_id": None}]
-    viewer = Viewer(image["id"], connection=connection, rois=drawn)
-    if connection.request("GET", f"images/{image['id']}/rois").status_code == 404:
+    viewer = Viewer(client.image(image["id"]), rois=drawn)
+    if client.http.session.get(client.http.url(f"images/{image['id']}/rois"), timeout=30).status_code == 404:
         # Before the ROI routes exist, saving fails loudly and nothing is marked saved.
-        with pytest.raises(ApiError) as failure:
+        with pytest.raises(scopehub.NotFound) as failure:
             viewer.save_rois()
         assert failure.value.status == 404 and [s["roi_id"] for s in viewer.rois] == [None, None]
         pytest.skip("the ROI routes (B/images/{id}/rois) are not in this build yet")
@@ -133,4 +148,4 @@ def test_save_rois_posts_the_drawn_shapes(connection: ApiConnection, image: dict
     assert len(ids) == 2 and [s["roi_id"] for s in viewer.rois] == ids
     assert viewer.save_rois() == []  # saved shapes are not saved twice
     for roi_id in ids:
-        assert connection.get(f"rois/{roi_id}")["id"] == roi_id
+        assert client.http.get(f"rois/{roi_id}")["id"] == roi_id
