@@ -281,13 +281,13 @@ class ScopehubApp(ExtensionApp):
                                 self.import_roots, self.import_workers, self.max_upload_size, self.log)
         imports.recover()  # before any import runs: what a dead process left goes
         self.context.extras["imports"] = imports
-        # Images imported before pyramid sizes were recorded (revision 0004): measured once, off the start-up path.
-        threading.Thread(target=measure_in_background, args=(db, store.root, self.log), daemon=True,
-                         name="scopehub-pyramid-sizes").start()
         writes = WriteService(db, store.root, self.write_max_age, self.max_write_size,
                               interval=min(600.0, self.write_max_age / 4))
         writes.start()  # expired writes go now, then every interval
         self.context.extras["writes"] = writes
+        # Images imported before pyramid sizes were recorded (revision 0004): measured once, off the start-up path.
+        threading.Thread(target=measure_in_background, args=(db, store.root, self.log), daemon=True,
+                         name="scopehub-pyramid-sizes").start()
         self.log.info("scopehub: %s", identity.describe())
 
     def _initialize_client(self) -> None:

@@ -31,6 +31,7 @@ from ..imports.originals import text
 from ..imports.pipeline import ImportStopped, Listener, Progress, channel_rows, describe_error, image_row, remove_tree
 from ..pixels.info import ChannelInfo, ImageInfo
 from ..pixels.readers.base import SourceImage
+from ..imports.pyramid_sizes import tree_bytes
 from ..pixels.writer import write_pyramid
 from .chunks import ChunkGrid, UploadedChunks, UploadedLevel, write_folder
 
@@ -77,6 +78,7 @@ class WriteCommit:
             destination = work / "pixels.ome.zarr"
             pyramid = write_pyramid(source, destination, progress=progress.image, label=info.is_label)
             progress.end_image()
+            pyramid.stored_bytes = tree_bytes(destination)  # storage use, as an import records it
             # The chunks are in the pyramid now; a failure from here on fails the write anyway.
             shutil.rmtree(write_folder(self.root, write_id), ignore_errors=True)
             progress.stage("saving to the catalogue")
@@ -121,6 +123,7 @@ class WriteCommit:
             group_id = dataset.group_id if dataset is not None else job.group_id
             image = image_row(info, pyramid, info.name, info.description)
             image.owner_id, image.group_id, image.zarr_path = caller.user_id, group_id, relative
+            image.pyramid_bytes = pyramid.stored_bytes
             session.add(image)
             session.flush()
             session.add_all(channel_rows(image.id, info, pyramid))
