@@ -12,6 +12,7 @@ from .imports import import_handlers
 from .meta import meta_handlers
 from .pixels import pixel_handlers
 from .provenance import provenance_handlers
+from .rois import roi_handlers
 from .writes import write_handlers
 
 API_PREFIX = "scopehub/api/v1"
@@ -20,7 +21,7 @@ API_PREFIX = "scopehub/api/v1"
 def api_routes() -> list[tuple[str, type]]:
     """(pattern relative to ``B/``, handler class) for every route."""
     return [*meta_handlers(), *account_handlers(), *container_handlers(), *annotation_handlers(),
-            *pixel_handlers(), *import_handlers(), *write_handlers(), *provenance_handlers()]
+            *pixel_handlers(), *import_handlers(), *write_handlers(), *provenance_handlers(), *roi_handlers()]
 
 
 class UnknownRouteHandler(ScopehubHandler):

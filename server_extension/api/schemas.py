@@ -205,6 +205,7 @@ class ContainerOut(Owned):
     channels: list[ChannelOut] | None = None
     rows: int | None = None
     columns: int | None = None
+    roi_count: int | None = Field(None, description="ROIs you can see on the image (images).")
 
 
 class FileOut(BaseModel):

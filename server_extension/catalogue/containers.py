@@ -60,6 +60,13 @@ class ContainerManager:
                 .where(link.parent_id.in_([r.id for r in rows]), policy.visible(child))
                 .group_by(link.parent_id)
             ).all())
+        roi_counts: dict[int, int] = {}
+        if kind.name == "image" and rows:
+            roi_counts = dict(session.execute(
+                sa.select(m.Roi.image_id, sa.func.count())
+                .where(m.Roi.image_id.in_([r.id for r in rows]), policy.visible(m.Roi))
+                .group_by(m.Roi.image_id)
+            ).tuples().all())
         from .provenance import ProvenanceManager
 
         with_provenance = ProvenanceManager().recorded(session, kind.name, [r.id for r in rows])
@@ -76,6 +83,7 @@ class ContainerManager:
                 item["pixels"] = ({f: getattr(row, f) for f in PIXEL_FIELDS}
                                   | {"levels": row.pyramid, "is_label": row.is_label, "is_rgb": row.is_rgb}
                                   if row.size_x is not None else None)
+                item["roi_count"] = roi_counts.get(row.id, 0)
             if kind.name == "plate":
                 item["rows"], item["columns"] = row.rows, row.columns
             items.append(item)

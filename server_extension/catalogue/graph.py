@@ -3,7 +3,8 @@
 Deleting (or moving) a container takes its children along only when nothing else holds them: a
 dataset linked to a second project stays, as does an image in a second dataset. Objects the caller
 may not delete stay too. Comments, maps and ratings go with the last object they annotate; tags,
-tag sets and file attachments stay unless asked for.
+tag sets and file attachments stay unless asked for. An image's ROIs, whoever drew them, go and move
+with it.
 """
 
 from __future__ import annotations
@@ -117,10 +118,12 @@ class GraphManager:
         reached, kept = self.collect(session, policy, kind, [row], "delete")
         annotations, annotation_links = self.annotations_reached(session, policy, reached, set(include))
         filesets, files = self._filesets_emptied(session, reached.get("image", set()))
+        rois = self._rois_of(session, reached.get("image", set()))
         report = {
             "dry_run": dry_run,
             "deleted": {k: sorted(v) for k, v in reached.items() if v and k != "well"}
             | ({"annotation": sorted(annotations)} if annotations else {})
+            | ({"roi": rois} if rois else {})
             | ({"fileset": sorted(filesets)} if filesets else {}),
             "kept": {k: sorted(v) for k, v in kept.items() if v},
         }
@@ -137,6 +140,11 @@ class GraphManager:
             if attached:
                 session.execute(sa.delete(m.OriginalFile).where(m.OriginalFile.id.in_([f for f, _ in attached])))
                 session.info.setdefault("remove_after_commit", []).extend(p for _, p in attached)
+        if rois:
+            # Set-based: the foreign keys would cascade too, but one ROI (and one shapes lookup) at a time.
+            session.execute(sa.delete(m.Shape).where(m.Shape.roi_id.in_(
+                sa.select(m.Roi.id).where(m.Roi.image_id.in_(reached["image"])))))
+            session.execute(sa.delete(m.Roi).where(m.Roi.image_id.in_(reached["image"])))
         if reached.get("image"):
             # Each image's pyramid goes with it (after commit); its originals go with its emptied fileset below.
             session.info.setdefault("remove_after_commit", []).extend(session.execute(
@@ -157,6 +165,12 @@ class GraphManager:
         if caller.is_admin or caller.real_user_id is not None:
             record(session, caller, "delete", kind.name, obj_id, {"deleted": report["deleted"]})
         return report
+
+    def _rois_of(self, session: Session, image_ids: set[int]) -> list[int]:
+        if not image_ids:
+            return []
+        return list(session.execute(sa.select(m.Roi.id).where(m.Roi.image_id.in_(image_ids))
+                                    .order_by(m.Roi.id)).scalars())
 
     def _filesets_emptied(self, session: Session, image_ids: set[int]) -> tuple[set[int], set[int]]:
         if not image_ids:
@@ -206,6 +220,9 @@ class GraphManager:
                 sa.or_(sa.and_(link.child_id.in_(children), link.parent_id.not_in(parents)),
                        sa.and_(link.parent_id.in_(parents), link.child_id.not_in(children)))))
         session.execute(sa.update(m.WellSample).where(m.WellSample.well_id.in_(moved.get("well", set())))
+                        .values(group_id=group_id))
+        # A ROI is always in its image's group, whoever drew it.
+        session.execute(sa.update(m.Roi).where(m.Roi.image_id.in_(moved.get("image", set())))
                         .values(group_id=group_id))
         session.execute(sa.update(m.Annotation).where(m.Annotation.id.in_(annotations)).values(group_id=group_id))
         session.execute(sa.update(m.AnnotationLink).where(m.AnnotationLink.id.in_(annotation_links),
