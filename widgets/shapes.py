@@ -119,8 +119,9 @@ def unpack(header: Mapping[str, Any], buffers: list[bytes]) -> list[dict[str, An
 
 
 def roi_payload(shape: Mapping[str, Any]) -> dict[str, Any]:
-    """What ``POST B/images/{id}/rois`` is sent to store one drawn shape as a ROI (the front-end's
-    ``roiPayload`` sends the same): the geometry, the plane, and the label text if any."""
+    """One ROI holding one drawn shape, as ``POST B/images/{id}/rois`` takes it (alone, or many in
+    ``{"rois": [...]}``; the front-end's ``roiPayload`` makes the same): the geometry, the plane, and
+    the label text if any."""
     keep = ("type", *GEOMETRY.get(shape["type"], ()), "points", "text")
     body = {k: shape[k] for k in keep if shape.get(k) is not None}
     body["z"] = shape.get("z")

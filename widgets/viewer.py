@@ -239,19 +239,18 @@ class Viewer(HubMixin, anywidget.AnyWidget):
         return unpack(*self._shown) if self._shown else []
 
     def save_rois(self) -> list[int]:
-        """Store the drawn shapes not saved yet as ROIs of the image; returns the new ROI ids."""
+        """Store the drawn shapes not saved yet as ROIs of the image (one ROI each); returns their ids."""
         rois = [dict(s) for s in self.rois]
-        saved: list[int] = []
-        try:
-            for shape in rois:
-                if shape.get("roi_id") is not None:
-                    continue
-                reply = self.hub.http.json("POST", f"images/{self.image_id}/rois", json=roi_payload(shape))
-                shape["roi_id"] = reply["id"]
-                saved.append(reply["id"])
-        finally:
-            self.rois = rois  # what was saved before a failure stays marked as saved
-        return saved
+        unsaved = [shape for shape in rois if shape.get("roi_id") is None]
+        if not unsaved:
+            return []
+        # One request (all or nothing): the ids come back in the order sent.
+        reply = self.hub.http.json("POST", f"images/{self.image_id}/rois",
+                                   json={"rois": [roi_payload(shape) for shape in unsaved]})
+        for shape, roi_id in zip(unsaved, reply["ids"], strict=True):
+            shape["roi_id"] = roi_id
+        self.rois = rois
+        return list(reply["ids"])
 
 
 def _centre(shape: dict[str, Any]) -> tuple[float, float]:

@@ -136,16 +136,21 @@ def test_the_client_given_or_found_is_the_one_used(lab: Lab, client: scopehub.Hu
 def test_save_rois_posts_the_drawn_shapes(client: scopehub.Hub, image: dict) -> None:
     drawn = [{"id": "new-1", "type": "rectangle", "x": 1, "y": 2, "width": 3, "height": 4, "z": 0, "t": 0,
               "roi_id": None},
-             {"id": "new-2", "type": "point", "x": 5, "y": 6, "z": 0, "t": 0, "roi_id": None}]
+             {"id": "new-2", "type": "point", "x": 5, "y": 6, "z": 1, "t": 0, "roi_id": None}]
     viewer = Viewer(client.image(image["id"]), rois=drawn)
-    if client.http.session.get(client.http.url(f"images/{image['id']}/rois"), timeout=30).status_code == 404:
-        # Before the ROI routes exist, saving fails loudly and nothing is marked saved.
-        with pytest.raises(scopehub.NotFound) as failure:
-            viewer.save_rois()
-        assert failure.value.status == 404 and [s["roi_id"] for s in viewer.rois] == [None, None]
-        pytest.skip("the ROI routes (B/images/{id}/rois) are not in this build yet")
     ids = viewer.save_rois()
     assert len(ids) == 2 and [s["roi_id"] for s in viewer.rois] == ids
     assert viewer.save_rois() == []  # saved shapes are not saved twice
-    for roi_id in ids:
-        assert client.http.get(f"rois/{roi_id}")["id"] == roi_id
+    stored = [client.http.get(f"rois/{roi_id}") for roi_id in ids]
+    assert [(r["image_id"], r["shape_count"]) for r in stored] == [(image["id"], 1)] * 2
+    rect, point = stored[0]["shapes"][0], stored[1]["shapes"][0]
+    assert {k: rect[k] for k in ("type", "x", "y", "width", "height", "z", "t")} == {
+        "type": "rectangle", "x": 1, "y": 2, "width": 3, "height": 4, "z": 0, "t": 0}
+    assert (point["type"], point["x"], point["y"], point["z"]) == ("point", 5, 6, 1)
+    # One that the API refuses (z beyond the image's 4 sections): nothing saved, nothing marked saved.
+    viewer.rois = [*viewer.rois, {"id": "new-3", "type": "point", "x": 1, "y": 1, "z": 9, "t": 0, "roi_id": None},
+                   {"id": "new-4", "type": "point", "x": 2, "y": 2, "z": 0, "t": 0, "roi_id": None}]
+    with pytest.raises(scopehub.BadRequest):
+        viewer.save_rois()
+    assert [s["roi_id"] for s in viewer.rois[2:]] == [None, None]
+    assert client.http.get(f"images/{image['id']}/rois")["total"] == 2

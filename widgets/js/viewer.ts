@@ -47,7 +47,7 @@ const TOOLS: [Tool, string][] = [
 const DRAWN_COLOUR = '#FFD400';
 const SAVED_COLOUR = '#FF6EC7';
 
-/** What the API is sent to store a drawn shape: one ROI holding it (the contract of B/images/{id}/rois). */
+/** One ROI holding a drawn shape, as B/images/{id}/rois takes it (alone, or in `rois: [...]`). */
 export function roiPayload(shape: ShapeJSON): { shapes: Record<string, unknown>[] } {
   const body: Record<string, unknown> = { type: shape.type, z: shape.z ?? null, t: shape.t ?? null };
   for (const key of ['x', 'y', 'width', 'height', 'radius_x', 'radius_y', 'points', 'x1', 'y1', 'x2', 'y2', 'text']) {
@@ -458,16 +458,15 @@ class ViewerSession {
       this.note('Nothing new to save.');
       return;
     }
-    let saved = 0;
     try {
-      for (const shape of unsaved) {
-        const roi = await requestJson(this.transport!, 'POST', `images/${this.imageId}/rois`, { json: roiPayload(shape) });
-        shape.roi_id = roi.id;
-        saved++;
-      }
-      this.note(`Saved ${saved} ROI${saved === 1 ? '' : 's'}.`);
+      // One request for all of them: B/images/{id}/rois takes many ROIs as {rois: [...]} and answers
+      // their ids in the order sent.
+      const reply = await requestJson(this.transport!, 'POST', `images/${this.imageId}/rois`,
+        { json: { rois: unsaved.map((shape) => roiPayload(shape)) } });
+      unsaved.forEach((shape, i) => { shape.roi_id = reply.ids[i]; });
+      this.note(`Saved ${unsaved.length} ROI${unsaved.length === 1 ? '' : 's'}.`);
     } catch (error) {
-      const why = error instanceof ApiError && error.status === 404 && !saved
+      const why = error instanceof ApiError && error.status === 404
         ? 'This server cannot store ROIs (it has no ROI routes).' : `Saving ROIs failed: ${(error as Error).message}`;
       this.note(why, true);
     }
