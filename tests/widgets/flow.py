@@ -10,9 +10,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from PIL import Image
 
 from ..api_client import Api
-from .lab import KernelProbe, NotebookPage, screenshot
+from .lab import KernelProbe, NotebookPage, docs_screenshot, screenshot
 
 BROWSER_CELL = ("import scopehub\nfrom scopehub.widgets import Browser, Viewer\nhub = scopehub.connect()\n"
                 "browser = Browser(hub, height=320, viewer_height=420)\nbrowser")
@@ -139,6 +140,20 @@ class Flow:
         assert saved["type"] == "rectangle"
         for key in ("x", "y", "width", "height"):
             assert abs(saved[key] - shape[key]) < 0.01, (key, saved, shape)
+
+
+    def docs_screenshot(self, name: str) -> None:
+        """JupyterLab with the Browser and the Viewer (its tiles, channels and the saved rectangle) for the docs;
+        checked to show the picture, not a blank or half-loaded page."""
+        self.viewer.scroll_into_view_if_needed()
+        self.wait_complete()
+        self.page.mouse.move(0, 0)  # no hover highlight
+        path = docs_screenshot(self.page, name)
+        box = self.viewer.locator(".sh-stage").bounding_box()
+        with Image.open(path) as shot:
+            stage = np.asarray(shot.convert("RGB").crop((int(box["x"]), int(box["y"]), int(box["x"] + box["width"]),
+                                                         int(box["y"] + box["height"])))).astype(np.int16)
+        assert _green(stage).mean() > 0.01, "the screenshot does not show the viewer's tiles"
 
 
 def roi_items(reply: Any) -> list[dict]:

@@ -29,6 +29,7 @@ CHROMIUM = os.environ.get("SCOPEHUB_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 VIEWPORT = {"width": 1440, "height": 1000}
+DOCS_IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
 
 
 def chromium_missing() -> str | None:
@@ -119,8 +120,9 @@ class KernelProbe:
 
         self.client = BlockingKernelClient(connection_file=str(connection_file))
         self.client.load_connection_file()
-        self.client.start_channels()
-        self.client.wait_for_ready(timeout=60)
+        # No heartbeat: on a loaded machine a late beat reads as a dead kernel; the kernel_info reply says enough.
+        self.client.start_channels(hb=False)
+        self.client.wait_for_ready(timeout=120)
 
     def run(self, code: str, timeout: float = 60) -> str:
         out: list[str] = []
@@ -177,6 +179,15 @@ def kernel_file(server_url: str, token: str, notebook_path: str, runtime_dir: Pa
 
 
 # ---- pixels -------------------------------------------------------------------------------------
+def docs_screenshot(page, name: str) -> Path:
+    """The whole page into ``docs/images/<name>.png``: the docs show what the tests saw."""
+    path = DOCS_IMAGES / f"{name}.png"
+    page.screenshot(path=str(path))
+    with Image.open(path) as shot:
+        assert shot.size == (VIEWPORT["width"], VIEWPORT["height"]), shot.size
+    return path
+
+
 def screenshot(locator) -> np.ndarray:
     """An element's pixels, RGB."""
     return np.asarray(Image.open(io.BytesIO(locator.screenshot())).convert("RGB")).astype(np.int16)

@@ -53,6 +53,7 @@ def test_drawn_rectangle_reaches_the_kernel_and_the_api(flow: Flow) -> None:
     shape = flow.draw_rectangle()
     flow.shots["rectangle"] = shape
     flow.save_rectangle(shape)
+    flow.docs_screenshot("widgets-jupyterlab")  # docs/user/widgets.md
 
 
 def test_comm_transport_brings_tiles_through_the_kernel(flow: Flow) -> None:
