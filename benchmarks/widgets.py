@@ -92,7 +92,8 @@ class Bench:
         box = self.nb.cell(cell).locator(".scopehub-viewer .sh-overlay").bounding_box()
         cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
         before = self.stage_js(cell, "return stage.tileTimes.length;")
-        step = min(600.0, box["width"] * 0.45)
+        # Drags of most of the view's width, back to back: the loader, not the mouse, sets the pace.
+        step = box["width"] * 0.8
         # A snake: rows of drags to the right, a step down, back to the left, so the view stays inside the image.
         per_row = max(1, int((self.size - box["width"] - 128) // step))
         started = time.perf_counter()
@@ -101,11 +102,10 @@ class Bench:
             dx, dy = (direction * step, 0.0) if (k + 1) % (per_row + 1) else (0.0, -min(400.0, box["height"] * 0.6))
             if dx == 0.0:
                 direction = -direction
-            self.page.mouse.move(cx, cy)
+            self.page.mouse.move(cx - dx / 2, cy - dy / 2)
             self.page.mouse.down()
-            self.page.mouse.move(cx + dx, cy + dy, steps=12)
+            self.page.mouse.move(cx + dx / 2, cy + dy / 2, steps=6)
             self.page.mouse.up()
-            self.page.wait_for_timeout(150)
         self.page.wait_for_timeout(50)
         self.wait_complete(cell)
         seconds = time.perf_counter() - started

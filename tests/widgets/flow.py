@@ -62,7 +62,13 @@ class Flow:
         assert self.kernel.value("browser.viewer.image_id") == self.image["id"]
         assert self.kernel.value("browser.viewer.hub is hub")  # the Browser's client, handed on
         status = self.kernel.wait_for("browser.viewer.status", lambda s: s.get("state") == "complete")
-        assert status["transport"] == "http" and status["tiles_loaded"] >= 1, status
+        if status["transport"] != "http":  # say why the page's own HTTP was not used
+            probe = self.page.evaluate("async () => { const base = JSON.parse(document.getElementById("
+                                       "'jupyter-config-data').textContent).baseUrl; const r = await fetch(base + "
+                                       "'scopehub/api/v1/', {credentials: 'same-origin'}); return [r.status, "
+                                       "(await r.text()).slice(0, 300)]; }")
+            raise AssertionError(f"the viewer fell back to the comm; the API root answers the page {probe}: {status}")
+        assert status["tiles_loaded"] >= 1, status
 
     def wait_complete(self, cell: int = 0) -> None:
         """The viewer in that cell's output has every visible tile of its current settings on screen."""

@@ -192,20 +192,25 @@ export class CommTransport implements Transport {
 
 // ---- choosing ---------------------------------------------------------------------------------
 const probes = new Map<string, Promise<boolean>>();
+// Long enough for a loaded server's first answer (the hub checks the login cookie once); a page that
+// has no server beside it (VS Code) has no base URL and goes to the comm without asking.
+const PROBE_TIMEOUT_MS = 20000;
 
-/** Does the scopehub API answer on this page's origin? Asked once per page and base URL. */
+/** Does the scopehub API answer on this page's origin? Asked once per page and base URL; a probe that
+ * timed out (a busy server, a hub checking the login) is asked again by the next widget. */
 function probe(apiBase: string): Promise<boolean> {
   let found = probes.get(apiBase);
   if (!found) {
     found = (async () => {
       const controller = new AbortController();
-      const timer = setTimeout(() => controller.abort(), 5000);
+      const timer = setTimeout(() => controller.abort(), PROBE_TIMEOUT_MS);
       try {
         const r = await fetch(apiBase, { credentials: 'same-origin', signal: controller.signal });
         if (!r.ok) return false;
         const body = await r.json();
         return typeof body?.api_version !== 'undefined';
       } catch {
+        if (controller.signal.aborted) probes.delete(apiBase);
         return false;
       } finally {
         clearTimeout(timer);
