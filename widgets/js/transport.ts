@@ -94,6 +94,13 @@ function xsrfToken(): string | null {
   return match ? decodeURIComponent(match[1]) : null;
 }
 
+/** On every request, as JupyterLab does: Jupyter refuses cookie-authenticated writes without it, and a
+ * JupyterHub user's server (4.1 and later) refuses cookie-authenticated fetches of any kind. */
+function xsrfHeaders(): Record<string, string> {
+  const xsrf = xsrfToken();
+  return xsrf ? { 'X-XSRFToken': xsrf } : {};
+}
+
 export class HttpTransport implements Transport {
   readonly kind = 'http';
 
@@ -101,11 +108,7 @@ export class HttpTransport implements Transport {
 
   async request(method: string, path: string, options: RequestOptions = {}): Promise<Reply> {
     const qs = queryString(options.query);
-    const headers: Record<string, string> = {};
-    if (method !== 'GET' && method !== 'HEAD') {
-      const xsrf = xsrfToken();
-      if (xsrf) headers['X-XSRFToken'] = xsrf; // Jupyter refuses cookie-authenticated writes without it
-    }
+    const headers = xsrfHeaders();
     let body: string | undefined;
     if (options.json !== undefined) {
       headers['Content-Type'] = 'application/json';
@@ -205,7 +208,7 @@ function probe(apiBase: string): Promise<boolean> {
       const controller = new AbortController();
       const timer = setTimeout(() => controller.abort(), PROBE_TIMEOUT_MS);
       try {
-        const r = await fetch(apiBase, { credentials: 'same-origin', signal: controller.signal });
+        const r = await fetch(apiBase, { credentials: 'same-origin', headers: xsrfHeaders(), signal: controller.signal });
         if (!r.ok) return false;
         const body = await r.json();
         return typeof body?.api_version !== 'undefined';
