@@ -39,9 +39,12 @@ def test_tour_is_committed_without_outputs() -> None:
 
 def test_tour_runs_top_to_bottom(fresh_server: JupyterServerProcess, monkeypatch: pytest.MonkeyPatch,
                                  tmp_path: Path) -> None:
-    # What a kernel started by that server would see: its runtime folder and its pid.
+    # nbclient starts the kernel itself (JPY_PARENT_PID is then this process): the kernel finds the server
+    # as one in a Jupyter terminal does, by its URL among the runtime files, and takes its token from there.
     monkeypatch.setenv("JUPYTER_RUNTIME_DIR", fresh_server.env["JUPYTER_RUNTIME_DIR"])
-    monkeypatch.setenv("JPY_PARENT_PID", str(fresh_server.proc.pid))
+    monkeypatch.setenv("JUPYTER_SERVER_URL", fresh_server.url)
+    for name in ("SCOPEHUB_URL", "SCOPEHUB_TOKEN", "JUPYTERHUB_API_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
     nb = nbformat.read(TOUR, as_version=4)
     NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
     outputs = ["".join(o.get("text", "") or o.get("data", {}).get("text/plain", "") for o in c.outputs)
