@@ -60,7 +60,7 @@ def test_widgets_as_bob(hub: Hub, chromium: Chromium) -> None:
         assert kernel.value("browser.viewer.hub.url").endswith("/services/scopehub/api/v1/")
         assert kernel.value("browser.viewer.hub.username") == "bob"
         flow.save_rectangle(shape)
-        flow.docs_screenshot("hub-jupyterlab-bob")  # docs/admin/hub.md: JupyterLab as bob, in hub mode
+        flow.docs_screenshot("hub-jupyterlab-bob", owner="bob")  # docs/admin/hub.md: JupyterLab as bob, in hub mode
     finally:
         if kernel is not None:
             kernel.close()

@@ -148,9 +148,20 @@ class Flow:
             assert abs(saved[key] - shape[key]) < 0.01, (key, saved, shape)
 
 
-    def docs_screenshot(self, name: str) -> None:
+    def docs_screenshot(self, name: str, owner: str | None = None) -> None:
         """JupyterLab with the Browser and the Viewer (its tiles, channels and the saved rectangle) for the docs;
-        checked to show the picture, not a blank or half-loaded page."""
+        checked to show the picture, not a blank or half-loaded page. ``owner``: the Browser shows only theirs."""
+        if owner is not None:
+            select = self.page.locator(".scopehub-browser select.sh-owner")
+            value = select.evaluate("(s, who) => [...s.options].find((o) => o.text.includes(who))?.value", owner)
+            assert value, f"{owner} is not among the Browser's owners"
+            select.select_option(value)
+            self.page.locator('.scopehub-browser .sh-row[data-type="project"]', has_text=self.project).wait_for()
+        # JupyterLab's question about its news feed would cover part of the viewer.
+        no_news = self.page.locator(".jp-toast-button", has_text="No")
+        if no_news.count():
+            no_news.first.click()
+            self.page.locator(".Toastify__toast").first.wait_for(state="detached", timeout=10_000)
         self.viewer.scroll_into_view_if_needed()
         self.wait_complete()
         self.page.mouse.move(0, 0)  # no hover highlight
