@@ -2,8 +2,8 @@
 
 Where the page cannot reach the server extension (VS Code, a notebook shown from another host), the
 front-end sends ``{"type": "request", "id", "method", "path", "query", "body"}`` over the widget's
-comm; the kernel makes the request with its client (``Hub.http``, the caller's token) on a few worker threads (so the kernel
-stays free for the user's code while tiles load) and answers ``{"type": "reply", "id", "status",
+comm; the kernel makes the request with its client (``Hub.http``, the caller's token) on a few worker
+threads (so the kernel stays free for the user's code while tiles load) and answers ``{"type": "reply", "id", "status",
 "content_type"}`` with the reply's bytes as one binary buffer. Only paths inside the API are relayed.
 """
 
