@@ -54,12 +54,16 @@ def as_shape(value: Any) -> dict[str, Any]:
 
 
 def flatten(values: Iterable[Any]) -> list[dict[str, Any]]:
-    """Shapes from shapes, or from ROIs that hold ``shapes`` (as the API answers)."""
+    """Shapes from shapes (dicts, the client's ``Rectangle`` ...), or from ROIs that hold ``shapes``
+    (as the API answers, or the client's ``Roi``s, e.g. ``image.rois(z=0)``)."""
     out: list[dict[str, Any]] = []
     for value in values:
         if isinstance(value, Mapping) and "shapes" in value and "type" not in value:
             for shape in value["shapes"]:
                 out.append({"roi_id": value.get("id"), **as_shape(shape)})
+        elif not isinstance(value, Mapping) and hasattr(value, "shapes") and not hasattr(value, "to_dict"):
+            for shape in value.shapes:
+                out.append({"roi_id": getattr(value, "id", None), **as_shape(shape)})
         else:
             out.append(as_shape(value))
     return out
@@ -81,7 +85,7 @@ def pack(shapes: list[dict[str, Any]], color: str = "#00E5FF") -> tuple[dict[str
         kind[i] = KINDS.index(k)
         z[i] = -1 if shape.get("z") is None else int(shape["z"])
         t[i] = -1 if shape.get("t") is None else int(shape["t"])
-        stroke = shape.get("stroke") or color
+        stroke = shape.get("stroke") or _css_colour(shape.get("stroke_color")) or color
         style[i] = styles.setdefault(stroke, len(styles))
         start[i] = len(coords)
         if k in GEOMETRY:
@@ -96,6 +100,13 @@ def pack(shapes: list[dict[str, Any]], color: str = "#00E5FF") -> tuple[dict[str
     header = {"count": n, "styles": list(styles), "ids": ids}
     buffers = [a.tobytes() for a in (kind, z, t, style, start, np.asarray(coords, np.float32))]
     return header, buffers
+
+
+def _css_colour(rrggbbaa: Any) -> str | None:
+    """The API's ``RRGGBBAA`` as ``#RRGGBB`` (the overlay draws strokes opaque)."""
+    if isinstance(rrggbbaa, str) and len(rrggbbaa) == 8:
+        return "#" + rrggbbaa[:6].upper()
+    return None
 
 
 def unpack(header: Mapping[str, Any], buffers: list[bytes]) -> list[dict[str, Any]]:

@@ -77,3 +77,26 @@ def test_roi_payload_keeps_geometry_plane_and_text_only() -> None:
     polygon = {"type": "polygon", "points": [[0, 0], [4, 0], [2, 3]], "text": "cell 1", "z": 1, "t": 0}
     assert roi_payload(polygon) == {"shapes": [{"type": "polygon", "points": [[0, 0], [4, 0], [2, 3]],
                                                 "text": "cell 1", "z": 1, "t": 0}]}
+
+
+def test_the_clients_rois_and_shapes_are_shown_with_their_colours() -> None:
+    """Objects as the client gives them (``image.rois()``: ROIs with ``.shapes`` of objects with ``to_dict()``,
+    colours as RRGGBBAA) flatten like the API's dicts."""
+
+    class Shape:
+        def __init__(self, body: dict) -> None:
+            self.body = body
+
+        def to_dict(self) -> dict:
+            return dict(self.body)
+
+    class Roi:
+        def __init__(self, roi_id: int, shapes: list) -> None:
+            self.id, self.shapes = roi_id, shapes
+
+    rois = [Roi(7, [Shape({"type": "rectangle", "x": 1, "y": 2, "width": 3, "height": 4, "stroke_color": "FF000080"}),
+                    Shape({"type": "point", "x": 5, "y": 6, "z": 2})])]
+    shapes = flatten(rois)
+    assert [(s["roi_id"], s["type"]) for s in shapes] == [(7, "rectangle"), (7, "point")]
+    back = unpack(*pack(shapes, "#00E5FF"))
+    assert [s["stroke"] for s in back] == ["#FF0000", "#00E5FF"] and back[1]["z"] == 2
