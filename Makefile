@@ -10,6 +10,7 @@ STAMP := $(VENV)/.installed
 # cannot enter). Then the pyenv interpreter the project started on; then whatever 3.11/3 exists.
 PYTHON ?= $(or $(wildcard /usr/bin/python3.11),$(wildcard /root/.pyenv/versions/3.11.7/bin/python3),$(shell command -v python3.11),$(shell command -v python3))
 NODE_STAMP := node_modules/.package-lock.json
+WIDGET_BUNDLE := widgets/static/viewer.js
 SERVER_CONFIG := etc/jupyter/jupyter_server_config.d/scopehub.json
 PYTEST_ARGS ?=
 # Two workers (the tests wait on servers much of the time); all hub tests go to one of them (they share
@@ -18,13 +19,23 @@ TEST_WORKERS ?= 2
 # jupyter refuses to run as root without this flag; we are root on CI and the dev machines.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: setup test demo demo-data hub-demo bench bench-pixels bench-hub bench-client lint docs clean
+.PHONY: setup widgets test demo demo-data hub-demo bench bench-pixels bench-hub bench-client bench-widgets lint docs clean
 
-setup: $(STAMP) $(NODE_STAMP)
+setup: $(STAMP) $(NODE_STAMP) $(WIDGET_BUNDLE)
 
-# Node tools for the hub tests and demo (configurable-http-proxy), from package-lock.json.
+# Node tools from package-lock.json: the hub's proxy (configurable-http-proxy) for the hub tests and
+# demo, esbuild and TypeScript for the widgets' front-end.
 $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
+
+# The widgets' front-end: type-checked, then bundled into widgets/static/ (committed, so that a pip
+# install needs no node; tests/widgets/test_bundle.py fails while it is stale).
+widgets: $(NODE_STAMP)
+	node_modules/.bin/tsc -p widgets/js
+	node widgets/js/build.mjs
+
+$(WIDGET_BUNDLE): $(wildcard widgets/js/*.ts widgets/js/*.css widgets/js/*.mjs) $(NODE_STAMP)
+	$(MAKE) widgets
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -78,6 +89,11 @@ BENCH_ARGS ?=
 bench-pixels: setup
 	$(PY) -m benchmarks.pixels --write-docs $(BENCH_ARGS)
 
+# The notebook widgets in real Chromium: first screen of tiles, panning, ROI overlay frame times; the
+# table goes to docs/benchmarks.md.
+bench-widgets: setup
+	$(PY) -m benchmarks.widgets --write-docs $(BENCH_ARGS)
+
 # A real hub under load (needs root: each user's server runs as its own system account): 20 users
 # browsing at once through their own servers, then tiles direct against forwarded; the section goes to
 # docs/benchmarks.md. On a shared machine: `make bench-hub BENCH_HUB_ARGS=--priority`.
@@ -99,6 +115,7 @@ lint: setup
 	else \
 		echo "ruff is not installed in $(VENV) (pip install ruff); skipping lint"; \
 	fi
+	node_modules/.bin/tsc -p widgets/js
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache

@@ -12,6 +12,7 @@ import pytest
 from .api_client import Api
 from .jupyter import JupyterServerProcess
 from .postgres import external_postgres
+from .widgets.lab import Chromium, chromium_missing
 
 DATABASES = ("embedded", "external")
 
@@ -56,6 +57,16 @@ def catalogue(request: pytest.FixtureRequest) -> Iterator[Catalogue]:
 def api(catalogue: Catalogue) -> Api:
     """The standalone admin's client (the Jupyter user); ``api.as_user(name)`` acts as others."""
     return Api(catalogue.api_base, catalogue.server.token)
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Chromium]:
+    """One headless Chromium (the system's, through Playwright) for every browser test of the session."""
+    why = chromium_missing()
+    if why:
+        pytest.skip(why)
+    with Chromium() as browser:
+        yield browser
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

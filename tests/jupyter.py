@@ -8,6 +8,7 @@ The server comes from this interpreter's venv, so it loads the extensions that v
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import signal
@@ -31,7 +32,8 @@ def _free_port() -> int:
 
 
 class JupyterServerProcess:
-    """A `jupyter-server` from this interpreter's venv on a free port, with a random token."""
+    """A `jupyter-server` from this interpreter's venv on a free port, with a random token (and JupyterLab
+    at ``/lab`` when ``lab=True``)."""
 
     def __init__(
         self,
@@ -39,6 +41,7 @@ class JupyterServerProcess:
         env: Mapping[str, str] | None = None,
         root_dir: Path | None = None,
         startup_timeout: float = 60.0,
+        lab: bool = False,
     ) -> None:
         self._tmp = tempfile.TemporaryDirectory(prefix="scopehub-jupyter-")
         tmp = Path(self._tmp.name)
@@ -55,10 +58,11 @@ class JupyterServerProcess:
             f"--ServerApp.port={self.port}",
             "--ServerApp.port_retries=0",  # fail loudly rather than move to a port we don't know
             "--ServerApp.open_browser=False",
-            # The API is all the tests need: skip JupyterLab's and jupyter_lsp's start-up work
+            # The API is all most tests need: skip JupyterLab's and jupyter_lsp's start-up work
             # (jupyter_lsp runs `npm prefix -g` each time), which halves the time to ready.
+            # `lab=True` keeps JupyterLab, for the tests that open it in a browser.
             "--ServerApp.jpserver_extensions=jupyter_lsp=False",
-            "--ServerApp.jpserver_extensions=jupyterlab=False",
+            *([] if lab else ["--ServerApp.jpserver_extensions=jupyterlab=False"]),
             f"--IdentityProvider.token={self.token}",
             f"--ServerApp.root_dir={self.root_dir}",
             *(["--allow-root"] if os.geteuid() == 0 else []),
@@ -66,6 +70,15 @@ class JupyterServerProcess:
         ]
         # Own runtime dir: connection files of parallel servers must not mix with the user's.
         self.env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(tmp / "runtime"), **(env or {})}
+        if lab:
+            # JupyterLab without the news pop-up (it covers the page's corner) and without the plugins
+            # no test uses, which cost seconds of start-up on a busy machine.
+            config = tmp / "config" / "labconfig"
+            config.mkdir(parents=True)
+            (config / "page_config.json").write_text(json.dumps({"disabledExtensions": {name: True for name in (
+                "@jupyterlab/apputils-extension:announcements", "@jupyterlab/debugger-extension",
+                "@jupyterlab/extensionmanager-extension")}}))
+            self.env.setdefault("JUPYTER_CONFIG_DIR", str(tmp / "config"))
         self.startup_timeout = startup_timeout
         self.proc: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None

@@ -1,12 +1,13 @@
-"""The Python client of scopehub (and, soon, its notebook widgets).
+"""The Python client of scopehub and its notebook widgets.
 
-``scopehub.connect()`` is the way in; the names below are imported on first use, so that
-``import scopehub`` stays cheap.
+``scopehub.connect()`` is the way in (``Hub``: objects, pixels, annotations, writes). ``Browser``
+(the catalogue as a tree) and ``Viewer`` (one image, with its channels and ROIs) are anywidgets whose
+front-end ships inside the package (``widgets/static/``, built from ``widgets/js/``): nothing loads
+from a CDN. They take the client's objects (``Viewer(hub.image(12))``, ``Browser(hub)``) or, given
+nothing, connect as ``connect()`` does; they reach the API over HTTP on the page's own origin, or
+through the kernel over the widget's comm where the page cannot (``relay``).
 
-The public API, kept stable for the widgets built on it: ``connect`` and ``Hub`` (``client.py``); the
-objects ``Project``, ``Dataset``, ``Image``, ``Screen``, ``Plate``, ``Well`` (``objects.py``) and
-``PagedList``; ``find_endpoint`` and ``Endpoint`` (``connection.py``: where the API is and the token,
-without connecting); the exceptions (``errors.py``). Everything else is internal.
+The names below are imported on first use, so that ``import scopehub`` stays cheap.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ _LAZY = {
     "ConnectionFailed": ".errors", "Endpoint": ".connection", "find_endpoint": ".connection",
     "Roi": ".rois", "Rectangle": ".rois", "Ellipse": ".rois", "Point": ".rois", "Line": ".rois",
     "Polyline": ".rois", "Polygon": ".rois", "Mask": ".rois", "Label": ".rois",
+    "Browser": ".browser", "BrowserPanel": ".browser", "Viewer": ".viewer",
 }
 __all__ = sorted(_LAZY)
 

@@ -1,8 +1,16 @@
-"""Client fixtures: a real Jupyter server with scopehub (the session's, on the embedded PostgreSQL: the
-client does not care which database is behind the API), and ``scopehub.connect`` to it."""
+"""Fixtures for the client and widget tests.
+
+The client's: ``scopehub.connect`` to the session's Jupyter server (on the embedded PostgreSQL: the
+client does not care which database is behind the API). The widgets': one JupyterLab with scopehub
+for the whole session, and a two-channel image in its catalogue (Chromium is the root conftest's
+``chromium``, shared with the hub tests).
+"""
 
 from __future__ import annotations
 
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -11,11 +19,14 @@ import pytest
 import scopehub
 
 from ..api_client import Api, unique
+from ..jupyter import JupyterServerProcess
 from ..server_extension.pixels.stored_images import StoredImages
+from .lab import import_array, two_channel_cells
 
 
+# ---- the client ----------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def hub(api: Api) -> scopehub.Hub:
+def hub(api: Api) -> Iterator[scopehub.Hub]:
     """The standalone admin's client (the Jupyter user)."""
     with scopehub.connect(api.base, api.token) as client:
         yield client
@@ -46,3 +57,45 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = [item for item in items if item not in dropped]
+
+
+# ---- the widgets ---------------------------------------------------------------------------------
+@dataclass
+class Lab:
+    """A running JupyterLab with scopehub on its own fresh catalogue."""
+
+    server: JupyterServerProcess
+    runtime_dir: Path
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    @property
+    def token(self) -> str:
+        return self.server.token
+
+    @property
+    def api(self) -> Api:
+        return Api(self.server.url + "scopehub/api/v1/", self.server.token)
+
+    def connect(self) -> scopehub.Hub:
+        """The client, as the Lab's user (maria)."""
+        return scopehub.connect(self.url, self.token)
+
+    def notebook_url(self, path: str) -> str:
+        return f"{self.url}lab/tree/{path}?token={self.token}"
+
+
+@pytest.fixture(scope="session")
+def lab() -> Iterator[Lab]:
+    data_dir = tempfile.mkdtemp(prefix="scopehub-widgets-")
+    with JupyterServerProcess([f"--ScopehubApp.data_dir={data_dir}", "--ScopehubApp.standalone_username=maria"],
+                              lab=True, startup_timeout=180) as server:
+        yield Lab(server, Path(server.env["JUPYTER_RUNTIME_DIR"]))
+
+
+@pytest.fixture(scope="session")
+def cells_image(lab: Lab) -> dict:
+    """Two channels, 1536 × 1024 (three pyramid levels): red discs left, green squares right."""
+    return import_array(lab.api, two_channel_cells(), "cells.tif", "Project:Widget tests/Dataset:Cells")
