@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from .conftest import SCREENSHOTS, Hub, new_page
+from .conftest import Hub, new_page
 
 pytestmark = pytest.mark.browser
 
