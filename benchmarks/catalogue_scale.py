@@ -29,13 +29,14 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import URL, Engine
+
 from scopehub.server_extension.catalogue import schema
 from scopehub.server_extension.catalogue.containers import ContainerManager
 from scopehub.server_extension.catalogue.permissions import Caller, PermissionPolicy, load_caller
 from scopehub.server_extension.catalogue.queries import ListQuery
 from scopehub.server_extension.catalogue.search import SearchManager
 from scopehub.server_extension.database import Database, EmbeddedPostgres, create_engine
-from sqlalchemy.engine import URL, Engine
 
 from .catalogue_data import (
     DATASETS_PER_PROJECT,

@@ -22,10 +22,10 @@ from pathlib import Path
 
 import numpy as np
 import tifffile
-from scopehub.server_extension.pixels.readers import open_source
-from scopehub.server_extension.pixels.writer import write_pyramid
 
 from benchmarks.render_micro import synthetic
+from scopehub.server_extension.pixels.readers import open_source
+from scopehub.server_extension.pixels.writer import write_pyramid
 
 
 def write_czi(path: Path, data: np.ndarray, compression: str | None) -> None:

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 import zarr
+from zarr.codecs import BloscCodec
+
 from scopehub.server_extension.pixels.render import TileRenderer, encode
 from scopehub.server_extension.pixels.render_params import (
     ChannelRender,
@@ -28,7 +30,6 @@ from scopehub.server_extension.pixels.render_params import (
     RenderSettings,
 )
 from scopehub.server_extension.pixels.store_reader import PixelStore
-from zarr.codecs import BloscCodec
 
 COLORS = ("FF0000", "00FF00", "0000FF", "FF00FF")
 

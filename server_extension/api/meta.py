@@ -9,7 +9,6 @@ from ..catalogue.search import SEARCHABLE, SearchManager
 from . import schemas as s
 from .base import ScopehubHandler, operation
 
-
 HUB_SYNC_QUERY = {"type": "boolean", "default": True,
                   "description": "false: leave out the membership changes the hub made (hub mode)."}
 

@@ -29,9 +29,9 @@ from ..database import Database
 from ..imports.jobs import ImportJobManager
 from ..imports.originals import text
 from ..imports.pipeline import ImportStopped, Listener, Progress, channel_rows, describe_error, image_row, remove_tree
+from ..imports.pyramid_sizes import tree_bytes
 from ..pixels.info import ChannelInfo, ImageInfo
 from ..pixels.readers.base import SourceImage
-from ..imports.pyramid_sizes import tree_bytes
 from ..pixels.writer import write_pyramid
 from .chunks import ChunkGrid, UploadedChunks, UploadedLevel, write_folder
 

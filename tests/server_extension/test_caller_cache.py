@@ -14,6 +14,7 @@ from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
+
 from scopehub.server_extension.caller_cache import CallerCache
 from scopehub.server_extension.catalogue import models as m
 from scopehub.server_extension.catalogue import schema

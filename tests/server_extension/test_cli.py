@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+
 from scopehub.server_extension.catalogue import models
 from scopehub.server_extension.cli import GROUP_LEVELS, build_parser
 from scopehub.server_extension.database import EmbeddedPostgres

@@ -15,6 +15,7 @@ import pytest
 import sqlalchemy as sa
 import tifffile
 from PIL import Image
+
 from scopehub.server_extension.samples import (
     NUCLEI,
     SAMPLES,

@@ -17,7 +17,6 @@ from ..api_client import Api
 from ..kernels import NotebookKernel
 
 
-
 def test_urls_people_paste_become_the_api_url(catalogue) -> None:
     assert api_url("http://127.0.0.1:8888") == "http://127.0.0.1:8888/scopehub/api/v1/"
     assert api_url("https://hub.example.org/user/bob/") == "https://hub.example.org/user/bob/scopehub/api/v1/"

@@ -15,8 +15,9 @@ from collections.abc import Iterator
 import pytest
 import requests
 from jupyter_server.serverapp import ServerWebApplication
-from scopehub.server_extension.api.routes import api_routes, url_patterns
 from tornado import web
+
+from scopehub.server_extension.api.routes import api_routes, url_patterns
 
 from ...api_client import Api
 from ...jupyter import JupyterServerProcess

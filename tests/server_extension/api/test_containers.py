@@ -3,7 +3,6 @@ paging, ordering, filters, word search, counts and versions. Each test runs on b
 
 from __future__ import annotations
 
-
 import pytest
 
 from tests.api_client import Api, make_team, unique

@@ -22,6 +22,7 @@ from schemathesis.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+
 from scopehub.server_extension.api.openapi import openapi_spec
 from scopehub.server_extension.api.routes import api_routes
 

@@ -13,9 +13,10 @@ from typing import Any
 import pytest
 from jupyter_server.base.handlers import APIHandler
 from openapi_spec_validator import OpenAPIV31SpecValidator, validate
+from tornado import web
+
 from scopehub.server_extension.api.openapi import openapi_spec
 from scopehub.server_extension.api.routes import api_routes
-from tornado import web
 
 from ...api_client import Api
 

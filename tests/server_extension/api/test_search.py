@@ -3,7 +3,6 @@ with counts that honour visibility, a type filter and paging."""
 
 from __future__ import annotations
 
-
 import pytest
 
 from tests.api_client import Api, make_team, unique

@@ -11,9 +11,10 @@ import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from sqlalchemy.engine import Engine, make_url
+
 from scopehub.server_extension.catalogue import schema
 from scopehub.server_extension.catalogue.models import metadata
-from sqlalchemy.engine import Engine, make_url
 
 
 @pytest.fixture

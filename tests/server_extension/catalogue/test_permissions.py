@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+
 from scopehub.server_extension.catalogue.permissions import Caller, PermissionPolicy
 
 from ..permission_matrix import ACTIONS, ACTORS, HIDDEN, LEVELS, MATRIX, NO, YES, expected, markdown

@@ -8,6 +8,7 @@ import struct
 
 import numpy as np
 import pytest
+
 from scopehub.server_extension.catalogue.shapes import (
     GEOMETRY,
     ShapeError,

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from scopehub.server_extension.pixels.readers import UnreadableFile, open_source
 
 from . import format_samples as fs

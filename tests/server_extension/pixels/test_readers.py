@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import tifffile
 from PIL import Image
+
 from scopehub.server_extension.catalogue.errors import Unreadable
 from scopehub.server_extension.pixels.readers import ReaderLimits, UnreadableFile, is_source_folder, open_source
 

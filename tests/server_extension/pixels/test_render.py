@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image, JpegImagePlugin
+
 from scopehub.server_extension.pixels.render import PALETTES, TileRenderer, saturating_add
 from scopehub.server_extension.pixels.render_params import (
     ChannelRender,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from scopehub.server_extension.catalogue.errors import BadRequest
 from scopehub.server_extension.pixels.render_params import (
     ChannelRender,

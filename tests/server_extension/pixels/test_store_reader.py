@@ -9,9 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import zarr
+from zarr.codecs import BloscCodec, GzipCodec, ZstdCodec
+
 from scopehub.server_extension.catalogue.errors import Unreadable
 from scopehub.server_extension.pixels.store_reader import ChunkCache, PixelStore
-from zarr.codecs import BloscCodec, GzipCodec, ZstdCodec
 
 from .stored_images import write_ome_zarr
 

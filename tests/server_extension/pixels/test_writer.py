@@ -15,6 +15,7 @@ import tifffile
 import zarr
 from numcodecs import Blosc
 from ome_zarr_models.v05 import Image as NgffImage
+
 from scopehub.server_extension.pixels.readers import UnreadableFile, open_source
 from scopehub.server_extension.pixels.writer import write_pyramid
 

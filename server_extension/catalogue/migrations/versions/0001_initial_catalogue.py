@@ -8,8 +8,8 @@ Users, groups and memberships; projects, datasets, images, screens, plates, well
 original files; annotations with their links; the audit log.
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = '0001'

@@ -7,8 +7,8 @@ Create Date: 2026-11-25
 Import jobs, per-user rendering settings, and what an image needs to know of its stored pyramid.
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = '0002'

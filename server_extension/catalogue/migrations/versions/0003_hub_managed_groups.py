@@ -7,8 +7,8 @@ Create Date: 2026-11-29
 In hub mode a catalogue group can stand for a JupyterHub group, whose members follow the hub.
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 revision = '0003'
 down_revision = '0002'

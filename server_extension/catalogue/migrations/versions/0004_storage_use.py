@@ -11,8 +11,8 @@ indexes let the admin pages sum storage use (per owner, and in total) from the i
 reading the tables' wide rows.
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 revision = '0004'
 down_revision = '0003'

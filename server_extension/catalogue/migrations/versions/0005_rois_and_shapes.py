@@ -8,8 +8,8 @@ ROIs on images and their shapes, with a GiST index on (image, bounding box) for 
 queries (docs/developer/rois.md).
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = '0005'

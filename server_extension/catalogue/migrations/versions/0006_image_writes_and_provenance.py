@@ -8,8 +8,8 @@ Images written from a notebook, chunk by chunk (``image_writes``), and how an ob
 (``provenance``): its inputs, the notebook and code, parameters and package versions.
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = '0006'
