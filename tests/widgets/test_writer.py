@@ -121,11 +121,13 @@ def _run_until_chunks_arrive(script: str, store: Path,
         time.sleep(0.05)
 
 
+# Slow enough that the test's signal always lands mid-write, even on a loaded machine (at 0.3 s a block,
+# the whole write was once over before the signal came).
 SLOW_WRITE = """
     def slow(block):
-        time.sleep(0.3)
+        time.sleep(1.5)
         return block
-    data = da.ones((1, 1, 1, 4096, 4096), np.uint16, chunks=(1, 1, 1, 512, 4096)).map_blocks(slow)
+    data = da.ones((1, 1, 1, 4096, 4096), np.uint16, chunks=(1, 1, 1, 256, 4096)).map_blocks(slow)
     dataset.create_image(data, name="interrupted", progress=False)
 """
 
