@@ -70,8 +70,10 @@ def chromium() -> Iterator[Chromium]:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Under pytest-xdist (``make test``), every hub test runs on the same worker: they share one real
-    JupyterHub, and its users are system accounts that two hubs at once would fight over."""
+    """Groups for pytest-xdist (``make test``, ``--dist loadgroup``): every hub test runs on the same worker
+    (they share one real JupyterHub, whose users are system accounts that two hubs at once would fight
+    over), and the tests of any other file stay together (some build on the state an earlier test in
+    the file left, such as a notebook in JupyterLab, and a file's module fixtures start only once)."""
     for item in items:
-        if "hub_extension" in item.path.parts:
-            item.add_marker(pytest.mark.xdist_group("hub"))
+        group = "hub" if "hub_extension" in item.path.parts else str(item.path)
+        item.add_marker(pytest.mark.xdist_group(group))

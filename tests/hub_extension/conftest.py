@@ -128,6 +128,8 @@ def hub() -> Iterator[Hub]:
         demo.stop()
         # The hub's log (with the service's and users' servers') outlives the run, for whoever debugs it.
         shutil.copy(demo.log_path, Path(tempfile.gettempdir()) / "scopehub-hub-tests.log")
+        if (demo.workdir / "proxy.log").exists():
+            shutil.copy(demo.workdir / "proxy.log", Path(tempfile.gettempdir()) / "scopehub-hub-tests-proxy.log")
         shutil.rmtree(workdir, ignore_errors=True)
 
 
@@ -180,7 +182,8 @@ TIME_ZONE = "Europe/Paris"
 
 
 @pytest.fixture(scope="module")
-def chromium() -> Iterator:
+def pages_chromium() -> Iterator:
+    """A plain Playwright browser for the admin pages' tests (the widgets' tests use the root ``chromium``)."""
     if not CHROMIUM.exists():
         pytest.skip("no /usr/bin/chromium: apt-get install chromium (.ci/run does)")
     from playwright.sync_api import sync_playwright

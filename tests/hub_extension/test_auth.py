@@ -25,6 +25,11 @@ def test_forged_token_is_401(hub: Hub) -> None:
     api = Api(hub.demo.api_url, "f" * 32)
     for route in ROUTES:
         r = api.get(route)
+        if r.status_code == 503 and "text/html" in r.headers.get("Content-Type", ""):
+            # configurable-http-proxy's own error page: it failed to reach the service at all (seen twice,
+            # always on this test's last request; its log is kept in /tmp/scopehub-hub-tests-proxy.log).
+            # Not the service's answer, so ask again; the service itself must never say anything but 401.
+            r = api.get(route)
         assert r.status_code == 401, (route, r.text)
         assert "Location" not in r.headers
 

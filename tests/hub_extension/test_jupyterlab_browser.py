@@ -20,11 +20,11 @@ FETCH = """async (url) => {
 }"""
 
 
-def test_bob_reaches_the_catalogue_from_jupyterlab(hub: Hub, chromium) -> None:
+def test_bob_reaches_the_catalogue_from_jupyterlab(hub: Hub, pages_chromium) -> None:
     server = hub.server_url("bob")
     alice = hub.direct("alice")
     bob_image = hub.direct("bob").ok("GET", "images", params={"limit": 1})
-    page = new_page(chromium)
+    page = new_page(pages_chromium)
     page.set_default_timeout(120_000)  # a first visit may wait for the server's JupyterLab assets
     # `?reset`: the system account's home keeps JupyterLab's workspace from other runs (other tabs open).
     page.goto(server + "lab?reset")

@@ -36,8 +36,8 @@ def screenshot(page, name: str) -> None:
     assert (width, height) == (VIEWPORT["width"], VIEWPORT["height"]) and len(data) < 300_000, (name, len(data))
 
 
-def test_an_admin_uses_every_page(hub: Hub, chromium, carol_imports) -> None:
-    page = new_page(chromium)
+def test_an_admin_uses_every_page(hub: Hub, pages_chromium, carol_imports) -> None:
+    page = new_page(pages_chromium)
     log_in(page, hub, "alice", "groups")
 
     # The hub's Services menu leads here.
@@ -96,8 +96,8 @@ def test_an_admin_uses_every_page(hub: Hub, chromium, carol_imports) -> None:
     page.context.close()
 
 
-def test_someone_else_sees_a_403_page(hub: Hub, chromium) -> None:
-    page = new_page(chromium)
+def test_someone_else_sees_a_403_page(hub: Hub, pages_chromium) -> None:
+    page = new_page(pages_chromium)
     log_in(page, hub, "bob", "users")
     assert page.title() == "Forbidden · scopehub"
     assert "only catalogue admins" in page.locator("#scopehub-error").inner_text()
