@@ -59,9 +59,12 @@ def api(catalogue: Catalogue) -> Api:
     return Api(catalogue.api_base, catalogue.server.token)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Chromium]:
-    """One headless Chromium (the system's, through Playwright) for every browser test of the session."""
+    """A headless Chromium (the system's, through Playwright) for the browser tests of one file.
+
+    Per file, not per session: Playwright's sync API runs an event loop in the main thread while it
+    is open, and tests that later share the worker (asyncio.run, the JVM's event-loop guard) fail."""
     why = chromium_missing()
     if why:
         pytest.skip(why)

@@ -84,7 +84,8 @@ class Lab:
         return scopehub.connect(self.url, self.token)
 
     def notebook_url(self, path: str) -> str:
-        return f"{self.url}lab/tree/{path}?token={self.token}"
+        # `reset`: a fresh workspace, not the tabs an earlier test left open in this server.
+        return f"{self.url}lab/tree/{path}?reset&token={self.token}"
 
 
 @pytest.fixture(scope="session")
