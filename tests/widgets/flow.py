@@ -90,7 +90,8 @@ class Flow:
 
     def channel_off(self) -> None:
         """Untick channel 1: the red goes, the green stays, and Python's channels say so."""
-        self.viewer.locator('.sh-channel input[type="checkbox"][data-channel="0"]').click()
+        self.wait_complete()  # the channel panel is built once the viewer has its settings
+        self.viewer.locator('.sh-channel input[type="checkbox"][data-channel="0"]').click(timeout=90_000)
         self.wait_complete()
         after = screenshot(self.viewer.locator(".sh-stage"))
         before = self.shots["both"]
@@ -103,7 +104,7 @@ class Flow:
     # ---- ROIs -------------------------------------------------------------------------------------
     def draw_rectangle(self) -> dict[str, Any]:
         """Draw a rectangle with the mouse: it reaches ``viewer.rois`` in the image coordinates under the pointer."""
-        self.viewer.locator('button[data-tool="rectangle"]').click()
+        self.viewer.locator('button[data-tool="rectangle"]').click(timeout=90_000)
         assert self.kernel.wait_for("browser.viewer.tool", lambda v: v == "rectangle")
         stage = self.viewer.locator(".sh-overlay")
         box = stage.bounding_box()

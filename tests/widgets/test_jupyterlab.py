@@ -36,23 +36,16 @@ def flow(lab: Lab, chromium: Chromium, cells_image: dict) -> Iterator[Flow]:
         page.context.close()
 
 
-def test_browser_selection_reaches_python(flow: Flow) -> None:
-    flow.browse_and_select()
-
-
-def test_opening_an_image_shows_its_tiles(flow: Flow) -> None:
-    flow.open_image()
+def test_browser_viewer_channel_and_drawn_rectangle(flow: Flow) -> None:
+    # One test, in order: under pytest-xdist the steps of a file are not promised to run in file order,
+    # and each builds on the one before.
+    flow.browse_and_select()  # the Browser's selection reaches Python
+    flow.open_image()  # a click opens the Viewer, whose tiles are on screen
     flow.check_tiles()
-
-
-def test_turning_a_channel_off_changes_the_picture(flow: Flow) -> None:
-    flow.channel_off()
-
-
-def test_drawn_rectangle_reaches_the_kernel_and_the_api(flow: Flow) -> None:
-    shape = flow.draw_rectangle()
+    flow.channel_off()  # turning a channel off changes the picture
+    shape = flow.draw_rectangle()  # a rectangle drawn with the mouse reaches viewer.rois in the kernel
     flow.shots["rectangle"] = shape
-    flow.save_rectangle(shape)
+    flow.save_rectangle(shape)  # and, once saved, the API
     flow.docs_screenshot("widgets-jupyterlab")  # docs/user/widgets.md
 
 
